@@ -1,0 +1,96 @@
+"""Frozen configuration loaded from TOML, with the documented defaults in ``defaults.toml``."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+DEFAULTS_FILE = PACKAGE_DIR / "defaults.toml"
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    max_file_mb: float
+    max_text_chars: int
+    timezone: str
+
+
+@dataclass(frozen=True)
+class SegmentConfig:
+    dictionary: str
+    hmm: bool
+    cache_dir: str
+
+    @property
+    def dictionary_path(self) -> Path:
+        return resolve_path(self.dictionary)
+
+    @property
+    def cache_path(self) -> Path:
+        if self.cache_dir:
+            return resolve_path(self.cache_dir)
+        return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "triage"
+
+
+SECTIONS = {"ingest": IngestConfig, "segment": SegmentConfig}
+
+
+@dataclass(frozen=True)
+class Config:
+    ingest: IngestConfig
+    segment: SegmentConfig
+    source: str = "defaults"
+
+
+def resolve_path(p: str) -> Path:
+    path = Path(p).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"配置文件不存在: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"配置文件 {path} 不是合法的 TOML: {exc}") from None
+
+
+def _build(section: str, cls: type, values: dict[str, Any], origin: str):
+    kwargs = {}
+    for f in fields(cls):
+        if f.name not in values:
+            raise ConfigError(f"{origin}: [{section}] 缺少 {f.name}")
+        value = values[f.name]
+        expected = {"float": (int, float), "int": int, "bool": bool, "str": str}.get(str(f.type))
+        if expected and (not isinstance(value, expected) or (expected is int and isinstance(value, bool))):
+            raise ConfigError(f"{origin}: [{section}] {f.name} 应为 {f.type}，实际为 {value!r}")
+        kwargs[f.name] = value
+    return cls(**kwargs)
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Load the defaults, then overlay ``path`` (or ``$TRIAGE_CONFIG``) if given."""
+    data = _read_toml(DEFAULTS_FILE)
+    origin = "defaults"
+    path = path or os.environ.get("TRIAGE_CONFIG") or None
+    if path:
+        user = _read_toml(Path(path))
+        origin = str(path)
+        for section, values in user.items():
+            if section not in SECTIONS or not isinstance(values, dict):
+                raise ConfigError(f"{path}: 未知的配置节 [{section}]")
+            unknown = set(values) - {f.name for f in fields(SECTIONS[section])}
+            if unknown:
+                raise ConfigError(f"{path}: [{section}] 中有未知的键 {sorted(unknown)}")
+            data[section] = {**data[section], **values}
+    built = {name: _build(name, cls, data.get(name, {}), origin) for name, cls in SECTIONS.items()}
+    return Config(**built, source=origin)

@@ -1,0 +1,88 @@
+"""The spaCy ``zh`` pipeline, tokenized by our jieba segmenter.
+
+The tokenizer is registered as ``triage.JiebaTokenizer.v1`` (also as a ``spacy_tokenizers``
+entry point), so the pipeline can be rebuilt from its config. Tokens map exactly onto the
+cleaned text: ``doc.text == text`` and ``token.idx`` is the jieba offset.
+Later stages add their rule components to the pipeline returned by ``get_nlp``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+import spacy
+from spacy.tokens import Doc
+from spacy.util import registry
+
+from .config import Config, SegmentConfig, load_config
+from .segment import Segmenter, get_segmenter
+
+
+class JiebaTokenizer:
+    """A spaCy tokenizer that segments with our ``Segmenter``."""
+
+    def __init__(self, vocab, segmenter: Segmenter):
+        self.vocab = vocab
+        self.segmenter = segmenter
+
+    def __call__(self, text: str) -> Doc:
+        words = self.segmenter.cut(text)
+        return Doc(self.vocab, words=words, spaces=[False] * len(words))
+
+    def pipe(self, texts, batch_size: int = 1000):
+        for text in texts:
+            yield self(text)
+
+    # Stateless beyond its config: serialisation writes nothing.
+    def to_bytes(self, **kwargs) -> bytes:
+        return b""
+
+    def from_bytes(self, data: bytes, **kwargs) -> "JiebaTokenizer":
+        return self
+
+    def to_disk(self, path, **kwargs) -> None:
+        return None
+
+    def from_disk(self, path, **kwargs) -> "JiebaTokenizer":
+        return self
+
+
+@registry.tokenizers("triage.JiebaTokenizer.v1")
+def create_jieba_tokenizer(dictionary: str = "corpus/dict/domain.txt", hmm: bool = False,
+                           cache_dir: str = "") -> Callable:
+    """spaCy factory: a jieba tokenizer with the given domain dictionary."""
+
+    def make(nlp) -> JiebaTokenizer:
+        cfg = SegmentConfig(dictionary=dictionary, hmm=hmm, cache_dir=cache_dir)
+        return JiebaTokenizer(nlp.vocab, get_segmenter(cfg))
+
+    return make
+
+
+_LOCK = threading.Lock()
+_NLP: dict[tuple, "spacy.Language"] = {}
+
+
+def build_nlp(config: Config | None = None) -> "spacy.Language":
+    """A fresh blank ``zh`` pipeline with our tokenizer (no components yet)."""
+    seg = (config or load_config()).segment
+    tok = {
+        "@tokenizers": "triage.JiebaTokenizer.v1",
+        "dictionary": seg.dictionary,
+        "hmm": seg.hmm,
+        "cache_dir": seg.cache_dir,
+    }
+    return spacy.blank("zh", config={"nlp": {"tokenizer": tok}})
+
+
+def get_nlp(config: Config | None = None) -> "spacy.Language":
+    """The process-wide pipeline for this configuration, built once."""
+    config = config or load_config()
+    key = (config.segment,)
+    with _LOCK:
+        nlp = _NLP.get(key)
+        if nlp is None:
+            nlp = build_nlp(config)
+            _NLP[key] = nlp
+        return nlp

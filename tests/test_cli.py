@@ -1,0 +1,111 @@
+import json
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from cli import EXIT_REJECTED, main
+
+
+@pytest.fixture(scope="session")
+def processed(inbox, small_config, tmp_path_factory):
+    """One `triage process` run over the whole fixture inbox."""
+    out = tmp_path_factory.mktemp("out")
+    cfg = out / "triage.toml"
+    cfg.write_text("[ingest]\nmax_file_mb = 0.06\n", encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(main, ["--config", str(cfg), "process", str(inbox),
+                                  "--out", str(out / "r.jsonl"), "--errors", str(out / "e.jsonl")])
+    records = [json.loads(l) for l in (out / "r.jsonl").read_text(encoding="utf-8").splitlines()]
+    errors = [json.loads(l) for l in (out / "e.jsonl").read_text(encoding="utf-8").splitlines()]
+    return result, records, errors
+
+
+def test_process_counts_add_up(processed):
+    result, records, errors = processed
+    assert result.exit_code == EXIT_REJECTED
+    summary = result.stderr.strip().splitlines()[-1]
+    assert summary == f"读取 {len(records) + len(errors) + 1} 份，写出 {len(records)} 份，重复跳过 1 份，拒收 {len(errors)} 份"
+    assert len(records) == 11
+    assert len(errors) == 12
+    assert len({r["id"] for r in records}) == len(records)
+
+
+def test_every_record_has_the_promised_keys(processed):
+    _, records, _ = processed
+    for rec in records:
+        for key in ("id", "source", "unit", "title", "received_at", "text", "original"):
+            assert key in rec
+        assert rec["received_at"][-6:] in ("+08:00", "+00:00")
+        assert rec["text"]
+
+
+def test_noise_cleaned_and_original_kept(processed):
+    _, records, _ = processed
+    (noisy,) = [r for r in records if r["source"].endswith("noisy.txt")]
+    assert "^/" in noisy["original"]
+    assert noisy["text"] == ("信息工作是党委办公室的一项重要工作，\n一、在思想认识上\n……发挥着十分重要的作用。\n"
+                             "五、2026年GDP增长3.5%。")
+    assert noisy["title"] == "做好新形势下信息工作的几点体会"
+
+
+def test_errors_name_file_line_and_reason(processed, inbox):
+    result, _, errors = processed
+    by_source = {(e["source"], e["line"]): e for e in errors}
+    assert by_source[(str(inbox / "batch.jsonl"), 2)]["code"] == "E106"
+    assert by_source[(str(inbox / "table.csv"), 4)]["kind"] == "missing_field"
+    assert by_source[(str(inbox / "bad" / "big.txt"), None)]["kind"] == "oversized"
+    assert f"拒收 [E106] {inbox / 'batch.jsonl'} 第2行" in result.stderr
+
+
+def test_labels_kept_as_gold_only(processed):
+    _, records, _ = processed
+    (rec,) = [r for r in records if r["id"] == "j-1"]
+    assert rec["gold"] == {"focus": "work_safety", "urgency": "flash", "flags": ["delay"]}
+    assert "flags" not in rec and "focus" not in rec
+
+
+def test_derived_ids_are_stable(inbox, tmp_path):
+    runner = CliRunner()
+    ids = []
+    for _ in range(2):
+        res = runner.invoke(main, ["process", str(inbox / "utf16.txt")])
+        assert res.exit_code == 0
+        ids.append(json.loads(res.stdout)["id"])
+    assert ids[0] == ids[1] and ids[0].startswith("r-")
+
+
+def test_all_good_exits_zero_and_tokens(inbox):
+    res = CliRunner().invoke(main, ["process", "--tokens", str(inbox / "县委办")])
+    assert res.exit_code == 0
+    rec = json.loads(res.stdout)
+    assert ["塔吊", rec["text"].index("塔吊")] in rec["tokens"]
+
+
+def test_usage_error_exits_2():
+    res = CliRunner().invoke(main, ["process"])
+    assert res.exit_code == 2
+
+
+def test_bad_config_is_a_clear_error(tmp_path, inbox):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[ingest]\nmax_file_mb = 'big'\n", encoding="utf-8")
+    res = CliRunner().invoke(main, ["--config", str(cfg), "process", str(inbox / "utf16.txt")])
+    assert res.exit_code == 1
+    assert "max_file_mb" in res.stderr
+
+
+def _commands(group, prefix=()):
+    for name, cmd in group.commands.items():
+        yield prefix + (name,), cmd
+        if isinstance(cmd, click.Group):
+            yield from _commands(cmd, prefix + (name,))
+
+
+def test_every_command_has_help_and_is_documented():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for path, cmd in _commands(main):
+        assert cmd.help, path
+        assert f"triage {' '.join(path)}" in readme, f"README lacks `triage {' '.join(path)}`"
