@@ -78,5 +78,27 @@ def process(ctx, paths, out, errors_path, tokens, quiet):
         ctx.exit(EXIT_REJECTED)
 
 
+@main.command("corpus-stats")
+@click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False, exists=True),
+              help="Corpus folder holding train/dev/test.jsonl (default: corpus/).")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+def corpus_stats(corpus_dir, as_json):
+    """Count the labeled corpus by split: focus, urgency, flags, threads, facts."""
+    from pathlib import Path
+
+    from pipeline.corpus import CORPUS_DIR, corpus_stats as stats, load_corpus, stats_markdown
+    from pipeline.labels import load_labels
+
+    try:
+        records = load_corpus(Path(corpus_dir) if corpus_dir else CORPUS_DIR)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"语料无法读取: {exc}") from None
+    st = stats(records)
+    if as_json:
+        click.echo(json.dumps(st.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(stats_markdown(st, load_labels().name))
+
+
 if __name__ == "__main__":
     main()

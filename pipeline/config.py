@@ -39,13 +39,24 @@ class SegmentConfig:
         return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "triage"
 
 
-SECTIONS = {"ingest": IngestConfig, "segment": SegmentConfig}
+@dataclass(frozen=True)
+class DeadlineConfig:
+    flash_minutes: int
+    urgent_minutes: int
+
+    def minutes(self, urgency: str) -> int | None:
+        """The deadline for a report of this urgency, or None (routine has none)."""
+        return {"flash": self.flash_minutes, "urgent": self.urgent_minutes}.get(urgency)
+
+
+SECTIONS = {"ingest": IngestConfig, "segment": SegmentConfig, "deadlines": DeadlineConfig}
 
 
 @dataclass(frozen=True)
 class Config:
     ingest: IngestConfig
     segment: SegmentConfig
+    deadlines: DeadlineConfig
     source: str = "defaults"
 
 
