@@ -49,7 +49,13 @@ class DeadlineConfig:
         return {"flash": self.flash_minutes, "urgent": self.urgent_minutes}.get(urgency)
 
 
-SECTIONS = {"ingest": IngestConfig, "segment": SegmentConfig, "deadlines": DeadlineConfig}
+@dataclass(frozen=True)
+class ScreenConfig:
+    threshold: float
+
+
+SECTIONS = {"ingest": IngestConfig, "segment": SegmentConfig, "deadlines": DeadlineConfig,
+            "screen": ScreenConfig}
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ class Config:
     ingest: IngestConfig
     segment: SegmentConfig
     deadlines: DeadlineConfig
+    screen: ScreenConfig
     source: str = "defaults"
 
 

@@ -182,7 +182,8 @@ def _group_key(rec: dict) -> str:
 
 def assign_splits(records: list[dict], seed: int = 13) -> dict[str, str]:
     """A fixed ~70/15/15 split, stratified by urgency and focus, that keeps each event
-    thread in one split. Deterministic: ids are ordered by a seeded hash in each stratum."""
+    thread in one split. Deterministic: groups are ordered by a seeded hash in each stratum
+    and dealt out 14 train / 3 dev / 3 test in every 20."""
     groups: dict[str, list[dict]] = defaultdict(list)
     for rec in records:
         groups[_group_key(rec)].append(rec)
@@ -190,8 +191,8 @@ def assign_splits(records: list[dict], seed: int = 13) -> dict[str, str]:
     for key, recs in groups.items():
         head = min(recs, key=lambda r: r["received_at"])
         strata[(head["urgency"], head["focus"])].append(key)
-    # 14 train, 3 dev, 3 test in every 20 groups, dev and test spread through the cycle;
-    # the offset carries on across strata so that small strata still feed dev and test.
+    # dev and test spread through the cycle; the offset carries on across strata so that
+    # small strata still feed dev and test.
     cycle = ["train", "dev", "train", "test", "train", "train", "dev", "train", "test", "train",
              "train", "dev", "train", "test", "train", "train", "train", "train", "train", "train"]
     split_of_group = {}

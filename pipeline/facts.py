@@ -1,0 +1,552 @@
+"""Facts of a report as spaCy rule components: times, casualties, losses, crowds, places.
+
+The components (``triage_times``, ``triage_casualties``, ``triage_places``) run on the jieba
+tokenized ``zh`` pipeline. Each records what it found in ``doc._.facts`` and, as labeled
+spans aligned to the tokens, in ``doc.spans["facts"]`` so an editor can see the evidence.
+Patterns live in ``data/fact_patterns.toml``.
+
+Chinese numerals go through cn2an (a maintained converter); we only add the 余/多/数 handling
+around it, because cn2an refuses vague counts and they must be recorded as vague anyway.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from .labels import load_labels
+
+PATTERNS_FILE = Path(__file__).resolve().parent / "data" / "fact_patterns.toml"
+TZ = ZoneInfo("Asia/Shanghai")
+# Hours assumed for a part of day named without a clock time (the corpus guideline's convention).
+PART_HOURS = {"凌晨": 3, "清晨": 7, "早晨": 7, "早上": 7, "上午": 10, "中午": 12, "午间": 12, "午后": 14,
+              "下午": 15, "傍晚": 18, "晚上": 21, "晚间": 21, "晚": 21, "夜间": 21, "夜里": 22, "深夜": 23,
+              "半夜": 0}
+PM_PARTS = {"下午", "傍晚", "晚上", "晚间", "晚", "夜间", "夜里", "深夜", "午后"}
+
+for _name in ("received_at", "facts"):
+    if not Doc.has_extension(_name):
+        Doc.set_extension(_name, default=None)
+
+
+@dataclass
+class Mention:
+    """One piece of evidence: what was found, where (character offsets), and its value."""
+
+    kind: str
+    start: int
+    end: int
+    text: str
+    value: Any = None
+
+
+@dataclass
+class Facts:
+    """The facts of one report. Counts are None when the text gives no number."""
+
+    event_time: datetime | None = None
+    event_time_mention: Mention | None = None
+    learned_time: datetime | None = None
+    dead: int | None = None
+    injured: int | None = None
+    serious: int | None = None
+    missing: int | None = None
+    trapped: int | None = None
+    vague: list[str] = field(default_factory=list)  # kinds given only as vague counts
+    earlier: dict[str, int] = field(default_factory=dict)  # figures of an earlier report
+    casualties_stated: bool = False  # the text says something about casualties, even "none"
+    casualties_unknown: bool = False  # 伤亡情况正在核实
+    loss_wan: float | None = None
+    crowd: int | None = None
+    crowd_vague: bool = False
+    places: list[str] = field(default_factory=list)
+    place: str | None = None
+    times: list[Mention] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """JSON-ready facts (times in ISO 8601)."""
+        out = asdict(self)
+        for key in ("event_time", "learned_time"):
+            out[key] = getattr(self, key).isoformat(timespec="minutes") if getattr(self, key) else None
+        for m in out["times"]:
+            if isinstance(m["value"], datetime):
+                m["value"] = m["value"].isoformat(timespec="minutes")
+        if out["event_time_mention"] and isinstance(out["event_time_mention"]["value"], datetime):
+            out["event_time_mention"]["value"] = out["event_time_mention"]["value"].isoformat(timespec="minutes")
+        return out
+
+
+@lru_cache(maxsize=1)
+def patterns() -> dict[str, Any]:
+    with open(PATTERNS_FILE, "rb") as fh:
+        return tomllib.load(fh)
+
+
+# ---------------------------------------------------------------- numbers
+
+_CN_DIGITS = set("零〇一二两三四五六七八九十百千")
+
+
+def parse_count(token: str) -> int | None:
+    """An exact count from Arabic or Chinese numerals; None when vague (十余, 30多)."""
+    token = token.strip()
+    if not token or token[-1] in "余多":
+        return None
+    if token.isdigit():
+        return int(token)
+    if all(ch in _CN_DIGITS for ch in token):
+        import cn2an
+
+        try:
+            return int(cn2an.cn2an(token, "smart"))
+        except (ValueError, KeyError):
+            return None
+    return None
+
+
+# ---------------------------------------------------------------- times
+
+@lru_cache(maxsize=1)
+def _time_regex() -> re.Pattern:
+    t = patterns()["times"]
+    body = f"(?:{t['day']})?\\s*(?:{t['part']})?\\s*(?:{t['clock']})?{t['approx']}"
+    return re.compile(body)
+
+
+def _num(s: str | None) -> int | None:
+    if s is None:
+        return None
+    return parse_count(s)
+
+
+def find_times(text: str, received_at: datetime) -> list[Mention]:
+    """Every time expression, resolved to an aware datetime (Asia/Shanghai) where it can be.
+
+    Relative days (今日, 昨晚) count from ``received_at``; 当日 and 次日 from the last date
+    mentioned. A mention with a day but no time of day resolves to None (too coarse to use).
+    """
+    received = received_at.astimezone(TZ)
+    anchor = received.date()
+    out = []
+    for m in _time_regex().finditer(text):
+        g = m.groupdict()
+        has_day = bool(g["d"] or g["rel"])
+        has_clock = bool(g["h"] or g["hh"])
+        if not (has_day or has_clock or g["part"]):
+            continue
+        if not has_clock and not has_day and g["part"] in ("晚",):
+            continue
+        if has_clock and not has_day and not g["part"]:
+            # A bare "3时" is too ambiguous unless it reads as a clock time.
+            if not (g["mi"] or g["half"] or g["hh"] or g["approx"] in ("许", "左右")):
+                continue
+        if not has_clock and not has_day and m.end() - m.start() < 2:
+            continue
+        day = None
+        if g["rel"]:
+            rel = g["rel"]
+            if rel.startswith(("今", )):
+                day = received.date()
+            elif rel.startswith("昨"):
+                day = received.date() - timedelta(days=1)
+            elif rel.startswith(("前日", "前天", "前晚")):
+                day = received.date() - timedelta(days=2)
+            elif rel.startswith(("当", "同日")):
+                day = anchor
+            else:  # 次日, 翌日, 第二天
+                day = anchor + timedelta(days=1)
+        elif g["d"]:
+            d = _num(g["d"])
+            mo = _num(g["mo"]) if g["mo"] else received.month
+            y = int(g["y"]) if g["y"] else received.year
+            try:
+                day = datetime(y, mo, d).date()
+            except (TypeError, ValueError):
+                day = None
+            if day and not g["y"] and day > received.date() + timedelta(days=1):
+                # "25日" in a report received on the 3rd: last month; "12月30日" in January: last year.
+                if g["mo"]:
+                    day = day.replace(year=day.year - 1)
+                else:
+                    prev = received.replace(day=1) - timedelta(days=1)
+                    try:
+                        day = prev.date().replace(day=d)
+                    except ValueError:
+                        day = None
+        if day is not None:
+            anchor = day
+        part = g["part"]
+        if part == "晚" and not has_clock and not g["rel"]:
+            part = None
+        hour = minute = None
+        if g["hh"]:
+            hour, minute = int(g["hh"]), int(g["mm"])
+        elif g["h"]:
+            hour = _num(g["h"])
+            minute = _num(g["mi"]) if g["mi"] else (30 if g["half"] else (15 if g["quarter"] else 0))
+        if hour is not None and part:
+            if part in PM_PARTS and hour < 12:
+                hour += 12
+            elif part == "中午" and hour < 6:
+                hour += 12
+            elif part in ("深夜", "半夜") and hour == 12:
+                hour = 0
+        if g["rel"] in ("今晚", "今夜", "昨晚", "昨夜", "当晚", "当夜", "前晚") and hour is not None and hour < 12:
+            hour += 12
+        if hour is None and part:
+            hour, minute = PART_HOURS.get(part), 0
+        if hour is None and g["rel"] in ("今晨", "今早", "昨晨"):
+            hour, minute = 7, 0
+        if hour is None and g["rel"] in ("今晚", "今夜", "昨晚", "昨夜", "当晚", "当夜", "前晚"):
+            hour, minute = 21, 0
+        value = None
+        if hour is not None and minute is not None and 0 <= hour <= 24 and 0 <= minute < 60:
+            base = day or received.date()
+            if hour == 24:
+                hour, base = 0, base + timedelta(days=1)
+            value = datetime(base.year, base.month, base.day, hour, minute, tzinfo=TZ)
+            if day is None and value > received + timedelta(minutes=30):
+                value -= timedelta(days=1)  # "14:30" written before a 09:00 receipt: yesterday
+        out.append(Mention("time", m.start(), m.end(), m.group(), value))
+    return out
+
+
+def choose_event_time(text: str, times: list[Mention]) -> tuple[Mention | None, Mention | None]:
+    """The mention giving when the incident began, and the one giving when the unit learned of it."""
+    t = patterns()["times"]
+    learned_re = re.compile(t["learned_after"])
+    not_after = re.compile(t["not_event_after"])
+    not_before = re.compile(t["not_event_before"])
+    event_re = re.compile(t["event_words"])
+    learned = None
+    candidates = []
+    for m in times:
+        if m.value is None:
+            continue
+        after = text[m.end:m.end + 16]
+        before = text[max(0, m.start - 8):m.start]
+        line_start = text.rfind("\n", 0, m.start) + 1
+        line_head = text[line_start:m.start]
+        if re.search(r"(报送时间|签发|发布时间|时间)[:：]\s*$", line_head):
+            continue
+        if learned_re.search(after):
+            learned = learned or m
+            continue
+        if not_before.search(before) or not_after.search(after):
+            continue
+        sent_end = min([i for i in (text.find("。", m.end), text.find("\n", m.end)) if i >= 0] or [len(text)])
+        candidates.append((bool(event_re.search(text[m.start:sent_end])), m))
+    for has_event, m in candidates:
+        if has_event:
+            return m, learned
+    return (candidates[0][1] if candidates else None), learned
+
+
+# ---------------------------------------------------------------- casualties, loss, crowd
+
+@lru_cache(maxsize=1)
+def _casualty_regexes() -> dict[str, re.Pattern]:
+    n = patterns()["numbers"]
+    c = patterns()["casualties"]
+    count, vague = n["count"], n["vague"]
+    unit = r"(?:人|名|位|个|例)"
+    gap = r"[^，。；、,;\n\d]{0,8}?"
+    out = {}
+    for kind in ("dead", "injured", "serious", "light", "missing", "trapped"):
+        word = c[kind]
+        out[kind] = re.compile(
+            rf"(?P<n1>{count}){unit}?{gap}(?:经抢救无效|抢救无效)?{word}"
+            rf"|{word}(?:人数|人员)?(?:已|共|累计)?(?:为|达|达到|增至|增加到|上升至|上升到|升至|有)?(?:约|共)?(?P<n2>{count}){unit}")
+        out[kind + "_vague"] = re.compile(rf"{vague}{unit}?(?:人员|群众|工人|村民|学生)?{gap}{word}")
+    out["pair"] = re.compile(rf"(?P<d>{count})死(?P<i>{count})伤")
+    out["earlier"] = re.compile(c["earlier"])
+    out["earlier_figure"] = re.compile(c["earlier_figure"])
+    for kind in ("all", "dead", "injured", "missing", "trapped"):
+        out["none_" + kind] = re.compile(c["none_" + kind])
+    out["unknown"] = re.compile(c["unknown"])
+    return out
+
+
+def find_casualties(text: str, facts: Facts) -> None:
+    """Fill dead/injured/serious/missing/trapped, vague kinds and earlier figures."""
+    rx = _casualty_regexes()
+    counts: dict[str, list[int]] = {k: [] for k in ("dead", "injured", "serious", "light", "missing", "trapped")}
+    taken: list[tuple[int, int]] = []
+
+    def overlaps(s, e):
+        return any(s < te and ts < e for ts, te in taken)
+
+    for m in rx["pair"].finditer(text):
+        d, i = parse_count(m.group("d")), parse_count(m.group("i"))
+        taken.append(m.span())
+        facts.mentions.append(Mention("casualties", m.start(), m.end(), m.group(), {"dead": d, "injured": i}))
+        if d is not None:
+            counts["dead"].append(d)
+        if i is not None:
+            counts["injured"].append(i)
+    for kind in ("serious", "light", "dead", "injured", "missing", "trapped"):
+        for m in rx[kind].finditer(text):
+            if overlaps(*m.span()):
+                continue
+            raw = m.group("n1") or m.group("n2")
+            value = parse_count(raw)
+            before = text[max(0, m.start() - 14):m.start()]
+            if rx["earlier"].search(before):
+                if value is not None:
+                    facts.earlier[kind] = max(value, facts.earlier.get(kind, 0))
+                facts.mentions.append(Mention("earlier_" + kind, m.start(), m.end(), m.group(), value))
+                continue
+            taken.append(m.span())
+            facts.mentions.append(Mention(kind, m.start(), m.end(), m.group(), value))
+            if value is None:
+                facts.vague.append(kind)
+            else:
+                counts[kind].append(value)
+        for m in rx[kind + "_vague"].finditer(text):
+            if overlaps(*m.span()):
+                continue
+            taken.append(m.span())
+            facts.vague.append(kind)
+            facts.mentions.append(Mention("vague_" + kind, m.start(), m.end(), m.group(), None))
+
+    kinds = {"死亡": "dead", "遇难": "dead", "受伤": "injured", "失联": "missing", "失踪": "missing"}
+    for m in rx["earlier_figure"].finditer(text):
+        if overlaps(*m.span()):
+            continue
+        kind = kinds.get(m.group("kind") or "")
+        if kind is None:  # 经核实实际死亡5人，此前上报2人: the kind of the figure just before
+            prior = [x for x in facts.mentions if x.end <= m.start() and x.kind in counts]
+            kind = max(prior, key=lambda x: x.end).kind if prior else "dead"
+        value = parse_count(m.group("n"))
+        if value is not None:
+            facts.earlier[kind] = max(value, facts.earlier.get(kind, 0))
+            facts.mentions.append(Mention("earlier_" + kind, m.start(), m.end(), m.group(), value))
+
+    none_all = [m for m in rx["none_all"].finditer(text)]
+    for m in none_all:
+        facts.mentions.append(Mention("no_casualties", m.start(), m.end(), m.group(), 0))
+    for kind in ("dead", "injured", "missing", "trapped"):
+        for m in rx["none_" + kind].finditer(text):
+            if not overlaps(*m.span()):
+                counts[kind].append(0)
+                facts.mentions.append(Mention("no_" + kind, m.start(), m.end(), m.group(), 0))
+    for m in rx["unknown"].finditer(text):
+        facts.casualties_unknown = True
+        facts.mentions.append(Mention("casualties_unknown", m.start(), m.end(), m.group(), None))
+
+    facts.dead = max(counts["dead"]) if counts["dead"] else (0 if none_all else None)
+    facts.serious = max(counts["serious"]) if counts["serious"] else None
+    if counts["injured"]:
+        facts.injured = max(counts["injured"])
+    elif counts["serious"] or counts["light"]:
+        facts.injured = (facts.serious or 0) + (max(counts["light"]) if counts["light"] else 0)
+    elif none_all:
+        facts.injured = 0
+    if facts.serious is not None and facts.injured is not None and facts.injured < facts.serious:
+        facts.injured = facts.serious
+    facts.missing = max(counts["missing"]) if counts["missing"] else None
+    facts.trapped = max(counts["trapped"]) if counts["trapped"] else None
+    facts.vague = sorted(set(facts.vague) - {k for k in counts if counts[k]})
+    facts.casualties_stated = bool(none_all or any(counts.values()) or facts.vague or facts.casualties_unknown)
+
+
+@lru_cache(maxsize=1)
+def _loss_crowd_regexes() -> dict[str, re.Pattern]:
+    n = patterns()["numbers"]
+    cr = patterns()["crowd"]
+    count = n["count"]
+    return {
+        "loss": re.compile(patterns()["loss"]["money"]),
+        "crowd_after": re.compile(rf"(?:{cr['verbs']})[^。；\n，]{{0,10}}?(?:约|近|共|有|达|超过|逾)?(?P<n>{count})(?:余|多)?(?:名|人)"),
+        "crowd_before": re.compile(rf"(?:约|近|共|有|达|超过|逾)?(?P<n>{count})(?:余|多)?(?:名|人)(?:{cr['people']})?[^。；\n，]{{0,10}}?(?:{cr['verbs']})"),
+        "crowd_vague": re.compile(rf"{n['vague']}(?:名|人)(?:{cr['people']})?[^。；\n，]{{0,8}}?(?:{cr['verbs']})"),
+    }
+
+
+def find_loss_and_crowd(text: str, facts: Facts) -> None:
+    rx = _loss_crowd_regexes()
+    for m in rx["loss"].finditer(text):
+        amount = float(m.group("amount")) * (10000 if m.group("unit") == "亿" else 1)
+        facts.loss_wan = max(amount, facts.loss_wan or 0)
+        facts.mentions.append(Mention("loss", m.start(), m.end(), m.group(), amount))
+    sizes = []
+    for key in ("crowd_after", "crowd_before"):
+        for m in rx[key].finditer(text):
+            raw = m.group("n")
+            value = parse_count(raw.rstrip("余多")) if raw else None
+            if value is not None and value >= 3:
+                sizes.append(value)
+                facts.mentions.append(Mention("crowd", m.start(), m.end(), m.group(), value))
+    for m in rx["crowd_vague"].finditer(text):
+        facts.crowd_vague = True
+        facts.mentions.append(Mention("crowd_vague", m.start(), m.end(), m.group(), None))
+    facts.crowd = max(sizes) if sizes else None
+
+
+# ---------------------------------------------------------------- places
+
+@lru_cache(maxsize=1)
+def _site_regex() -> tuple[re.Pattern, frozenset]:
+    p = patterns()["places"]
+    site = re.compile(rf"[\u4e00-\u9fffA-Za-z0-9]{{2,12}}?(?:{p['sites']})|G\d{{2,4}}线?K\d+(?:\+\d+)?处?|[A-Z]\d{{1,4}}(?:国道|省道|高速)")
+    return site, frozenset(p["not_places"])
+
+
+_LEAD = "在于对向的和与及了是为将从据经由被把其该此等各全本我原位据称距离往赴到至前"
+# Characters that do not occur inside a place name: a match crossing one starts after it.
+_STOP = set("在于对向的了和与及是为将从把被由等名个人有到至往赴据称经因已并或但而则即其")
+_CHAIN_SUFFIX = re.compile(r"(省|自治区|市|州|盟|县|区|旗|镇|乡|街道|村|社区|居委会|组|屯)$")
+_RANK = {"组": 6, "屯": 6, "村": 5, "社区": 5, "居委会": 5, "镇": 4, "乡": 4, "街道": 4, "区": 3, "县": 3,
+         "旗": 3, "市": 2, "州": 2, "盟": 2, "省": 1, "自治区": 1}
+
+
+def find_places(text: str, facts: Facts) -> None:
+    """Places named in the text (administrative chains and named sites); the most specific wins."""
+    site_re, not_places = _site_regex()
+    chain_re = re.compile(r"(?:[\u4e00-\u9fff]{1,6}?(?:省|自治区|市|州|县|区|旗|镇|乡|街道|村|社区|居委会|屯))+"
+                          r"(?:[一二三四五六七八九十\d]{1,2}组)?")
+    found: list[tuple[int, Mention]] = []
+    for m in chain_re.finditer(text):
+        s, e = m.start(), m.end()
+        inner = [i for i in range(s, e - 1) if text[i] in _STOP]
+        if inner:
+            s = inner[-1] + 1
+        while e - s > 2 and text[s] in _LEAD:
+            s += 1
+        name = text[s:e]
+        # Trim trailing parts that are not names (城区, 辖区...) and reject common words.
+        if name in not_places or any(name.endswith(w) and len(name) <= len(w) + 1 for w in not_places):
+            continue
+        if len(name) < 3 or any(name.startswith(w) for w in ("全县", "全市", "全镇", "全乡", "全区", "各乡", "本村")):
+            continue
+        suffix = _CHAIN_SUFFIX.search(name)
+        rank = _RANK.get(suffix.group(1), 0) if suffix else (6 if name.endswith("组") else 0)
+        found.append((rank, Mention("place", s, e, name, rank)))
+    for m in site_re.finditer(text):
+        s, e = m.start(), m.end()
+        inner = [i for i in range(s, e - 1) if text[i] in _STOP]
+        if inner:
+            s = inner[-1] + 1
+        while e - s > 3 and text[s] in _LEAD:
+            s += 1
+        name = text[s:e]
+        if name in not_places or len(name) < 3:
+            continue
+        found.append((5, Mention("site", s, e, name, 5)))
+    seen = set()
+    for rank, m in found:
+        if m.text not in seen:
+            seen.add(m.text)
+            facts.places.append(m.text)
+            facts.mentions.append(m)
+    if found:
+        # The most specific place, preferring the first incident sentence's places on ties.
+        best = max(found, key=lambda x: (x[0], -x[1].start))
+        facts.place = best[1].text
+
+
+# ---------------------------------------------------------------- severity
+
+def severity(facts: Facts) -> tuple[str | None, list[str]]:
+    """The accident grade (一般/较大/重大/特别重大) from deaths, serious injuries and loss, with
+    the reasons. Without a breakdown, all injured count as seriously injured (the safe side).
+    None when the report gives no casualty or loss figure."""
+    injured = facts.serious if facts.serious is not None else facts.injured
+    if facts.dead is None and injured is None and facts.loss_wan is None and facts.missing is None:
+        return None, []
+    dead_or_missing = (facts.dead or 0) + (facts.missing or 0)
+    for grade in load_labels().severity:
+        reasons = []
+        if grade.dead and dead_or_missing >= grade.dead:
+            reasons.append(f"死亡（含失踪）{dead_or_missing}人，达到{grade.grade}标准（{grade.dead}人以上）")
+        if grade.injured and (injured or 0) >= grade.injured:
+            reasons.append(f"受伤{injured}人，达到{grade.grade}标准（{grade.injured}人以上）")
+        if grade.loss_wan and (facts.loss_wan or 0) >= grade.loss_wan:
+            reasons.append(f"直接经济损失{facts.loss_wan:g}万元，达到{grade.grade}标准（{grade.loss_wan:g}万元以上）")
+        if reasons or not (grade.dead or grade.injured or grade.loss_wan):
+            return grade.grade, reasons or ["伤亡和损失均低于较大事故标准"]
+    return None, []
+
+
+# ---------------------------------------------------------------- spaCy components
+
+def _facts_of(doc: Doc) -> Facts:
+    if doc._.facts is None:
+        doc._.facts = Facts()
+    return doc._.facts
+
+
+def _add_spans(doc: Doc, mentions: list[Mention]) -> None:
+    group = list(doc.spans.get("facts", []))
+    for m in mentions:
+        span = doc.char_span(m.start, m.end, label=m.kind, alignment_mode="expand")
+        if span is not None:
+            group.append(span)
+    doc.spans["facts"] = group
+
+
+@Language.component("triage_times")
+def times_component(doc: Doc) -> Doc:
+    """Find time expressions; choose the event time and the time the unit learned of it."""
+    facts = _facts_of(doc)
+    received = doc._.received_at or datetime.now(TZ)
+    facts.times = find_times(doc.text, received)
+    event, learned = choose_event_time(doc.text, facts.times)
+    if event is not None:
+        facts.event_time, facts.event_time_mention = event.value, event
+    if learned is not None:
+        facts.learned_time = learned.value
+    _add_spans(doc, [m for m in (event, learned) if m is not None])
+    return doc
+
+
+@Language.component("triage_casualties")
+def casualties_component(doc: Doc) -> Doc:
+    """Find casualties, losses and crowd sizes."""
+    facts = _facts_of(doc)
+    before = len(facts.mentions)
+    find_casualties(doc.text, facts)
+    find_loss_and_crowd(doc.text, facts)
+    _add_spans(doc, facts.mentions[before:])
+    return doc
+
+
+@Language.component("triage_places")
+def places_component(doc: Doc) -> Doc:
+    """Find the places named and the most specific one."""
+    facts = _facts_of(doc)
+    before = len(facts.mentions)
+    find_places(doc.text, facts)
+    _add_spans(doc, facts.mentions[before:])
+    return doc
+
+
+FACT_COMPONENTS = ("triage_times", "triage_casualties", "triage_places")
+
+
+def add_fact_components(nlp: Language) -> Language:
+    """Add the fact components to a pipeline (idempotent)."""
+    for name in FACT_COMPONENTS:
+        if name not in nlp.pipe_names:
+            nlp.add_pipe(name)
+    return nlp
+
+
+def analyse(nlp: Language, text: str, received_at: datetime) -> Doc:
+    """Run the pipeline on ``text`` with the receipt time the relative times need."""
+    doc = nlp.make_doc(text)
+    doc._.received_at = received_at
+    doc._.facts = Facts()
+    for _, proc in nlp.pipeline:
+        doc = proc(doc)
+    return doc

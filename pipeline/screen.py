@@ -1,0 +1,237 @@
+"""Screening: signs of late reporting (迟报), omission (漏报) and concealment (瞒报/谎报).
+
+Each rule has an id and emits ``Signal``s: the flag it supports, a short Chinese message for
+the editor, the evidence (character offsets into the cleaned text) and a weight. A flag is
+raised when the weights of its signals reach the configured threshold; a flag is never raised
+without a signal, so every flag shows the evidence that raised it. Phrase patterns and
+weights are data: ``data/screen_rules.toml``. Honest bad news passes clean: deaths stated
+plainly, with cause and measures, on time, raise nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from .config import Config, load_config
+from .corpus import admits_delay, is_follow_up, report_patterns
+from .facts import Facts, severity
+
+RULES_FILE = Path(__file__).resolve().parent / "data" / "screen_rules.toml"
+URGENCY_NAMES = {"flash": "特急", "urgent": "加急", "routine": "常规"}
+
+
+@dataclass
+class Signal:
+    """One warning sign and its evidence."""
+
+    rule: str
+    flag: str
+    message: str
+    start: int
+    end: int
+    weight: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Screening:
+    signals: list[Signal] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=1)
+def rules() -> dict:
+    with open(RULES_FILE, "rb") as fh:
+        data = tomllib.load(fh)
+    compiled = {}
+    for section, values in data.items():
+        if section == "weights":
+            continue
+        for key, pattern in values.items():
+            compiled[f"{section}.{key}"] = re.compile(pattern)
+    compiled["weights"] = data["weights"]
+    return compiled
+
+
+def _sentence(text: str, pos: int) -> tuple[int, int]:
+    """The sentence around ``pos`` (bounded by 。！？；or a line break)."""
+    start = max(text.rfind(ch, 0, pos) for ch in "。！？；\n") + 1
+    ends = [i for i in (text.find(ch, pos) for ch in "。！？；\n") if i >= 0]
+    return start, (min(ends) + 1 if ends else len(text))
+
+
+def _fmt(dt: datetime) -> str:
+    return f"{dt.month}月{dt.day}日{dt.hour:02d}:{dt.minute:02d}"
+
+
+def _gap(minutes: float) -> str:
+    minutes = int(minutes)
+    if minutes >= 1440:
+        return f"{minutes // 1440}天{(minutes % 1440) // 60}小时"
+    return f"{minutes // 60}小时{minutes % 60}分钟" if minutes >= 60 else f"{minutes}分钟"
+
+
+def urgency_from_facts(facts: Facts) -> str:
+    """A stand-in urgency from the facts alone (used when no classifier is loaded)."""
+    grade, _ = severity(facts)
+    if (facts.dead or 0) > 0 or (facts.missing or 0) > 0 or (facts.trapped or 0) > 0 \
+            or grade in ("较大", "重大", "特别重大") or (facts.crowd or 0) >= 50:
+        return "flash"
+    if (facts.injured or 0) > 0 or facts.crowd or facts.vague:
+        return "urgent"
+    return "routine"
+
+
+class Screener:
+    """Runs every rule on a report and decides the flags."""
+
+    def __init__(self, config: Config | None = None):
+        self.config = config or load_config()
+        self.rx = rules()
+        self.w = self.rx["weights"]
+        self.harm = self.rx["omission.harm_events"]
+
+    def _sig(self, rule: str, flag: str, message: str, start: int, end: int) -> Signal:
+        return Signal(rule, flag, message, start, end, float(self.w[rule]))
+
+    # ------------------------------------------------------------ delay
+    def delay(self, text: str, title: str, facts: Facts, urgency: str, received_at: datetime) -> list[Signal]:
+        out = []
+        deadline = self.config.deadlines.minutes(urgency)
+        follow = is_follow_up(title, text)
+        if deadline is not None and not follow:
+            if facts.event_time is not None and facts.event_time_mention is not None:
+                gap = (received_at - facts.event_time).total_seconds() / 60
+                if gap > deadline:
+                    m = facts.event_time_mention
+                    out.append(self._sig(
+                        "delay.clock", "delay",
+                        f"事发时间{_fmt(facts.event_time)}，收到时间{_fmt(received_at)}，相隔{_gap(gap)}，"
+                        f"超过{URGENCY_NAMES[urgency]}信息{_gap(deadline)}的报送时限", m.start, m.end))
+            if facts.learned_time is not None:
+                gap = (received_at - facts.learned_time).total_seconds() / 60
+                learned = next((m for m in facts.times if m.value == facts.learned_time), None)
+                if gap > deadline and learned is not None and not out:
+                    out.append(self._sig(
+                        "delay.learned_gap", "delay",
+                        f"接报时间{_fmt(facts.learned_time)}，收到时间{_fmt(received_at)}，相隔{_gap(gap)}，"
+                        f"超过{_gap(deadline)}时限", learned.start, learned.end))
+        general = self.rx["delay.general_talk"]
+        for m in report_patterns()["delay_admission"].finditer(text):
+            s, e = _sentence(text, m.start())
+            if general.search(text[s:e]) and not re.search(r"此次|这次|该(?:起|事件|事故)|本次|事发", text[s:e]):
+                out.append(self._sig("delay.admission_general", "delay",
+                                     f"提到报送不及时（“{m.group()}”），但似为一般性表述", m.start(), m.end()))
+            else:
+                out.append(self._sig("delay.admission", "delay", f"文中承认迟报：“{text[s:e].strip()[:40]}”",
+                                     m.start(), m.end()))
+            break
+        m = self.rx["delay.exposed"].search(text)
+        if m:
+            out.append(self._sig("delay.exposed", "delay", f"经曝光或举报后才报告：“{m.group()}”", m.start(), m.end()))
+        return out
+
+    # ------------------------------------------------------------ omission
+    def omission(self, text: str, title: str, facts: Facts, urgency: str) -> list[Signal]:
+        out = []
+        m = self.rx["omission.admission"].search(text)
+        if m:
+            out.append(self._sig("omission.admission", "omission", f"文中承认此前漏报：“{m.group()}”",
+                                 m.start(), m.end()))
+        if urgency not in ("flash", "urgent"):
+            return out
+        # Evidence for a missing element: the sentence that reports the event.
+        anchor = facts.event_time_mention.start if facts.event_time_mention else 0
+        harm = self.harm.search(text)
+        if harm and not facts.event_time_mention:
+            anchor = harm.start()
+        s, e = _sentence(text, anchor)
+        if facts.event_time is None:
+            out.append(self._sig("omission.time", "omission", "未写明事件发生的具体时间", s, e))
+        if facts.place is None:
+            out.append(self._sig("omission.place", "omission", "未写明事发地点", s, e))
+        if harm and not facts.casualties_stated:
+            out.append(self._sig("omission.casualties", "omission",
+                                 f"涉及“{harm.group()}”，未说明人员伤亡情况（无伤亡也应写明）", harm.start(), harm.end()))
+        if not self.rx["omission.cause"].search(text):
+            out.append(self._sig("omission.cause", "omission", "未说明事件原因或性质（原因不明也应写明正在调查）", s, e))
+        if not self.rx["omission.measures"].search(text):
+            out.append(self._sig("omission.measures", "omission", "未写明已采取的处置措施", s, e))
+        return out
+
+    # ------------------------------------------------------------ concealment
+    def concealment(self, text: str, facts: Facts, urgency: str) -> list[Signal]:
+        out = []
+        for m in self.rx["concealment.control"].finditer(text):
+            out.append(self._sig("concealment.control", "concealment", f"信息控制或私下处理：“{m.group()}”",
+                                 m.start(), m.end()))
+            break
+        serious = bool(self.rx["concealment.vague_serious"].search(text)) or urgency == "flash"
+        vague = [m for m in facts.mentions if m.kind.startswith("vague_")]
+        if vague and serious:
+            m = vague[0]
+            out.append(self._sig("concealment.vague_counts", "concealment",
+                                 f"严重事件只给出模糊人数：“{m.text}”", m.start, m.end))
+        unknown = [m for m in facts.mentions if m.kind == "casualties_unknown"]
+        if unknown and serious and not vague:
+            m = unknown[0]
+            out.append(self._sig("concealment.unknown_counts", "concealment",
+                                 f"伤亡人数未给出：“{m.text}”", m.start, m.end))
+        m = self.rx["concealment.reassurance"].search(text)
+        if m:
+            harmful = (facts.dead or 0) > 0 or (facts.missing or 0) > 0 or bool(vague)
+            rule = "concealment.reassurance_with_harm" if harmful else "concealment.reassurance"
+            out.append(self._sig(rule, "concealment",
+                                 f"笼统的安抚性表述：“{m.group()}”" + ("，而文中有人员伤亡" if harmful else ""),
+                                 m.start(), m.end()))
+        out.extend(self._contradictions(text, facts))
+        m = self.rx["concealment.admitted"].search(text)
+        if m:
+            out.append(self._sig("concealment.admitted", "concealment", f"承认此前数字不实或隐瞒：“{m.group()}”",
+                                 m.start(), m.end()))
+        for kind, before in facts.earlier.items():
+            now = getattr(facts, kind, None)
+            if now is not None and now > before:
+                ev = next((x for x in facts.mentions if x.kind == "earlier_" + kind), None)
+                if ev:
+                    name = {"dead": "死亡", "injured": "受伤", "missing": "失踪失联", "serious": "重伤"}.get(kind, kind)
+                    out.append(self._sig("concealment.rising", "concealment",
+                                         f"{name}人数由此前的{before}人变为{now}人", ev.start, ev.end))
+                    break
+        return out
+
+    def _contradictions(self, text: str, facts: Facts) -> list[Signal]:
+        none = [m for m in facts.mentions if m.kind == "no_casualties"]
+        hurt = [m for m in facts.mentions if m.kind in ("dead", "injured", "serious") and (m.value or 0) > 0]
+        if none and hurt:
+            a, b = none[0], hurt[0]
+            return [self._sig("concealment.contradiction", "concealment",
+                              f"前后矛盾：既称“{a.text}”，又称“{b.text}”", min(a.start, b.start), max(a.end, b.end))]
+        dead = [m for m in facts.mentions if m.kind == "dead" and m.value]
+        values = {m.value for m in dead}
+        if len(values) > 1 and not re.search(r"增至|上升|升至|增加|新增|累计|又有|其中|另有|现已", text):
+            a, b = dead[0], next(m for m in dead if m.value != dead[0].value)
+            return [self._sig("concealment.contradiction", "concealment",
+                              f"死亡人数前后不一：“{a.text}”与“{b.text}”", min(a.start, b.start), max(a.end, b.end))]
+        return []
+
+    # ------------------------------------------------------------ all
+    def screen(self, text: str, title: str, facts: Facts, urgency: str, received_at: datetime) -> Screening:
+        """All signals for one report, and the flags whose weights reach the threshold."""
+        signals = (self.delay(text, title, facts, urgency, received_at)
+                   + self.omission(text, title, facts, urgency)
+                   + self.concealment(text, facts, urgency))
+        scores: dict[str, float] = {}
+        for s in signals:
+            scores[s.flag] = scores.get(s.flag, 0.0) + s.weight
+        flags = [f for f in ("delay", "omission", "concealment")
+                 if scores.get(f, 0.0) >= self.config.screen.threshold]
+        return Screening(signals, flags, scores)
