@@ -54,8 +54,40 @@ class ScreenConfig:
     threshold: float
 
 
+@dataclass(frozen=True)
+class ClassifyConfig:
+    models_dir: str
+    review_threshold: float
+    override_recent_hours: int
+
+    @property
+    def models_path(self) -> Path:
+        return resolve_path(self.models_dir)
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    db: str
+    busy_timeout_seconds: float
+    claim_minutes: int
+    thread_window_hours: int
+    thread_similarity: float
+
+
+@dataclass(frozen=True)
+class PriorityConfig:
+    urgency: dict
+    severity: dict
+    flags: dict
+    waiting_per_hour: float
+    waiting_cap: float
+    needs_review: float
+    watchlist: dict
+
+
 SECTIONS = {"ingest": IngestConfig, "segment": SegmentConfig, "deadlines": DeadlineConfig,
-            "screen": ScreenConfig}
+            "screen": ScreenConfig, "classify": ClassifyConfig, "queue": QueueConfig,
+            "priority": PriorityConfig}
 
 
 @dataclass(frozen=True)
@@ -64,6 +96,9 @@ class Config:
     segment: SegmentConfig
     deadlines: DeadlineConfig
     screen: ScreenConfig
+    classify: ClassifyConfig
+    queue: QueueConfig
+    priority: PriorityConfig
     source: str = "defaults"
 
 
@@ -88,7 +123,7 @@ def _build(section: str, cls: type, values: dict[str, Any], origin: str):
         if f.name not in values:
             raise ConfigError(f"{origin}: [{section}] 缺少 {f.name}")
         value = values[f.name]
-        expected = {"float": (int, float), "int": int, "bool": bool, "str": str}.get(str(f.type))
+        expected = {"float": (int, float), "int": int, "bool": bool, "str": str, "dict": dict}.get(str(f.type))
         if expected and (not isinstance(value, expected) or (expected is int and isinstance(value, bool))):
             raise ConfigError(f"{origin}: [{section}] {f.name} 应为 {f.type}，实际为 {value!r}")
         kwargs[f.name] = value
@@ -109,6 +144,12 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
             unknown = set(values) - {f.name for f in fields(SECTIONS[section])}
             if unknown:
                 raise ConfigError(f"{path}: [{section}] 中有未知的键 {sorted(unknown)}")
-            data[section] = {**data[section], **values}
+            merged = {**data[section], **values}
+            for key, value in values.items():
+                # Tables replace the default table whole, except the urgency/severity/flag
+                # weights, where a user may override one entry.
+                if isinstance(value, dict) and key != "watchlist":
+                    merged[key] = {**data[section].get(key, {}), **value}
+            data[section] = merged
     built = {name: _build(name, cls, data.get(name, {}), origin) for name, cls in SECTIONS.items()}
     return Config(**built, source=origin)

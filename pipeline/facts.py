@@ -268,6 +268,8 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
             rf"(?P<n1>{count}){unit}?{gap}(?:经抢救无效|抢救无效)?{word}"
             rf"|{word}(?:人数|人员)?(?:已|共|累计)?(?:为|达|达到|增至|增加到|上升至|上升到|升至|有)?(?:约|共)?(?P<n2>{count}){unit}")
         out[kind + "_vague"] = re.compile(rf"{vague}{unit}?(?:人员|群众|工人|村民|学生)?{gap}{word}")
+    # "一名工人被卷入，经送医抢救无效死亡": the count may stand a clause before 抢救无效.
+    out["dead_rescue"] = re.compile(rf"(?P<n1>{count}){unit}[^。；\n\d]{{0,24}}?(?:经|送医|送院|后)*抢救无效(?:死亡|身亡)?(?P<n2>)")
     out["pair"] = re.compile(rf"(?P<d>{count})死(?P<i>{count})伤")
     out["earlier"] = re.compile(c["earlier"])
     out["earlier_figure"] = re.compile(c["earlier_figure"])
@@ -294,8 +296,9 @@ def find_casualties(text: str, facts: Facts) -> None:
             counts["dead"].append(d)
         if i is not None:
             counts["injured"].append(i)
-    for kind in ("serious", "light", "dead", "injured", "missing", "trapped"):
-        for m in rx[kind].finditer(text):
+    for kind, key in (("serious", "serious"), ("light", "light"), ("dead", "dead"), ("dead", "dead_rescue"),
+                      ("injured", "injured"), ("missing", "missing"), ("trapped", "trapped")):
+        for m in rx[key].finditer(text):
             if overlaps(*m.span()):
                 continue
             raw = m.group("n1") or m.group("n2")
@@ -312,6 +315,8 @@ def find_casualties(text: str, facts: Facts) -> None:
                 facts.vague.append(kind)
             else:
                 counts[kind].append(value)
+        if key == "dead_rescue":
+            continue
         for m in rx[kind + "_vague"].finditer(text):
             if overlaps(*m.span()):
                 continue

@@ -9,7 +9,8 @@ Later stages add their rule components to the pipeline returned by ``get_nlp``.
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
 
 import spacy
 from spacy.tokens import Doc
@@ -17,6 +18,9 @@ from spacy.util import registry
 
 from .config import Config, SegmentConfig, load_config
 from .segment import Segmenter, get_segmenter
+
+if TYPE_CHECKING:
+    from .facts import Facts
 
 
 class JiebaTokenizer:
@@ -77,12 +81,33 @@ def build_nlp(config: Config | None = None) -> "spacy.Language":
 
 
 def get_nlp(config: Config | None = None) -> "spacy.Language":
-    """The process-wide pipeline for this configuration, built once."""
+    """The process-wide pipeline for this configuration, built once: our tokenizer and the
+    fact components (times, casualties, places)."""
+    from .facts import add_fact_components
+
     config = config or load_config()
     key = (config.segment,)
     with _LOCK:
         nlp = _NLP.get(key)
         if nlp is None:
-            nlp = build_nlp(config)
+            nlp = add_fact_components(build_nlp(config))
             _NLP[key] = nlp
         return nlp
+
+
+@dataclass
+class Analysis:
+    """The nlp stage's output for one report: the ``Doc`` (tokens, fact spans), the facts,
+    and the title's words."""
+
+    doc: Doc
+    facts: "Facts"
+    title_words: list[str]
+
+
+def analyse_text(nlp, text: str, title: str, received_at) -> Analysis:
+    """Run the pipeline on one report's cleaned text (and segment its title)."""
+    from .facts import analyse
+
+    doc = analyse(nlp, text, received_at)
+    return Analysis(doc, doc._.facts, nlp.tokenizer.segmenter.words(title) if title else [])

@@ -1,21 +1,26 @@
-"""Run the stages over a batch: ingest → clean → nlp (→ classify → screen → route → queue).
+"""Run the stages over a batch: ingest → clean → nlp → classify → screen (→ route → queue).
 
-``process_reports`` streams: one report in, one record out, so memory does not grow with the
-inbox. Every input is counted once: read == written + duplicates + rejected.
+``process_reports`` streams: reports are read one at a time and classified in small batches,
+so memory does not grow with the inbox. Every input is counted once:
+read == written + duplicates + rejected.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from .clean import clean_text
 from .config import Config, load_config
-from .errors import InputError
+from .errors import InputError, ModelError
 from .ingest import iter_reports
 from .records import BatchSummary, Report
+
+log = logging.getLogger("triage")
+BATCH = 64
 
 
 def content_id(text: str) -> str:
@@ -25,22 +30,43 @@ def content_id(text: str) -> str:
 
 @dataclass
 class Processed:
-    """A report after the stages, with its spaCy ``Doc``."""
+    """A report after the stages: its analysis (Doc, facts), prediction, screening, record."""
 
     report: Report
-    doc: object
+    analysis: object
+    prediction: object = None
+    screening: object = None
     record: dict = field(default_factory=dict)
 
 
-class Processor:
-    """Holds the loaded stages (loaded once per process) and runs them on one report."""
+def fact_record(facts) -> dict:
+    """The facts an output record carries (JSON-ready)."""
+    d = facts.to_dict()
+    keep = ("event_time", "learned_time", "dead", "injured", "serious", "missing", "trapped", "vague",
+            "earlier", "casualties_stated", "casualties_unknown", "loss_wan", "crowd", "crowd_vague",
+            "place", "places")
+    out = {k: d[k] for k in keep}
+    out["evidence"] = [{"kind": m["kind"], "start": m["start"], "end": m["end"], "text": m["text"]}
+                       for m in ([d["event_time_mention"]] if d["event_time_mention"] else []) + d["mentions"]]
+    return out
 
-    def __init__(self, config: Config | None = None, with_tokens: bool = False):
+
+class Processor:
+    """Holds the loaded stages (loaded once per process) and runs them."""
+
+    def __init__(self, config: Config | None = None, with_tokens: bool = False, model=None,
+                 use_model: bool = True):
+        from .classify import load_current
         from .nlp import get_nlp
+        from .screen import Screener
 
         self.config = config or load_config()
         self.nlp = get_nlp(self.config)
+        self.screener = Screener(self.config)
         self.with_tokens = with_tokens
+        self.model = model
+        if self.model is None and use_model:
+            self.model = load_current(self.config)
 
     def clean(self, report: Report) -> Report:
         report.text = clean_text(report.original)
@@ -50,22 +76,55 @@ class Processor:
             report.id = content_id(report.text)
         return report
 
-    def process(self, report: Report) -> Processed:
-        """Clean and analyse one report (the report must already be cleaned)."""
-        doc = self.nlp(report.text)
-        record = report.to_dict()
-        record["n_tokens"] = sum(1 for t in doc if not t.is_space)
-        if self.with_tokens:
-            record["tokens"] = [[t.text, t.idx] for t in doc if not t.is_space]
-        return Processed(report, doc, record)
+    def analyse(self, report: Report) -> Processed:
+        from .nlp import analyse_text
+
+        title = clean_text(report.title) if report.title else ""
+        return Processed(report, analyse_text(self.nlp, report.text, title, report.received_at))
+
+    def finish(self, batch: list[Processed]) -> list[Processed]:
+        """Classify a batch, screen each report and build its output record."""
+        from .classify import make_inputs
+        from .facts import severity
+        from .screen import urgency_from_facts
+
+        preds = [None] * len(batch)
+        if self.model is not None and batch:
+            inputs = [make_inputs(p.analysis.doc, clean_text(p.report.title or ""), p.analysis.title_words,
+                                  p.analysis.facts, p.report.received_at) for p in batch]
+            preds = self.model.predict(inputs, [p.analysis.facts for p in batch],
+                                       [p.report.received_at for p in batch], self.config)
+        for p, pred in zip(batch, preds):
+            facts = p.analysis.facts
+            urgency = pred.urgency if pred else urgency_from_facts(facts)
+            p.prediction = pred
+            p.screening = self.screener.screen(p.report.text, p.report.title, facts, urgency, p.report.received_at)
+            grade, reasons = severity(facts)
+            rec = p.report.to_dict()
+            doc = p.analysis.doc
+            rec["n_tokens"] = sum(1 for t in doc if not t.is_space)
+            if self.with_tokens:
+                rec["tokens"] = [[t.text, t.idx] for t in doc if not t.is_space]
+            rec["facts"] = fact_record(facts)
+            rec["severity"] = {"grade": grade, "reasons": reasons}
+            if pred:
+                rec.update(pred.to_dict())
+            else:
+                rec.update({"focus": None, "urgency": urgency, "urgency_reasons": ["无模型：按事实规则判断"],
+                            "model_version": None})
+            rec["signals"] = [s.to_dict() for s in p.screening.signals]
+            rec["flags"] = p.screening.flags
+            p.record = rec
+        return batch
 
 
 def process_reports(paths: Iterable[str | os.PathLike], processor: Processor,
                     summary: BatchSummary, on_error: Callable[[InputError], None],
-                    on_duplicate: Callable[[Report, str], None] | None = None
-                    ) -> Iterator[Processed]:
+                    on_duplicate: Callable[[Report, str], None] | None = None,
+                    batch_size: int = BATCH) -> Iterator[Processed]:
     """Stream processed reports; errors and duplicates go to the callbacks and the summary."""
     seen: dict[str, bytes] = {}
+    batch: list[Processed] = []
     for item in iter_reports(paths, processor.config):
         summary.read += 1
         if isinstance(item, InputError):
@@ -90,6 +149,12 @@ def process_reports(paths: Iterable[str | os.PathLike], processor: Processor,
                                     "bad_record"))
             continue
         seen[report.id] = digest
-        processed = processor.process(report)
+        batch.append(processor.analyse(report))
+        if len(batch) >= batch_size:
+            for p in processor.finish(batch):
+                summary.written += 1
+                yield p
+            batch = []
+    for p in processor.finish(batch):
         summary.written += 1
-        yield processed
+        yield p

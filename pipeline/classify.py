@@ -1,0 +1,392 @@
+"""Classify: focus area and urgency, with calibrated probabilities, from labeled history.
+
+Features: the jieba tokens of the nlp stage (the ``Doc`` is reused, never segmented again),
+character n-grams, and for urgency the extracted facts (deaths, missing, severity grade,
+crowd size...). Models are scikit-learn estimators saved with skops; loading trusts only the
+types in ``TRUSTED_TYPES`` and refuses any other.
+Urgency is not the model's alone: a death, or a grade of 较大 and above, in a recent event
+makes a report at least flash, and the override is shown as a reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from .config import Config, load_config
+from .corpus import is_follow_up
+from .errors import ModelError
+from .facts import Facts, severity
+from .labels import FOCUS, URGENCY, load_labels
+
+MODEL_FILE = "model.skops"
+CARD_FILE = "card.json"
+SEVERITY_RANK = {"一般": 1, "较大": 2, "重大": 3, "特别重大": 4}
+# The only types a model file may contain; anything else is refused at load time.
+TRUSTED_TYPES = frozenset({
+    "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.feature_extraction.text.TfidfTransformer",
+    "sklearn.feature_extraction._dict_vectorizer.DictVectorizer",
+    "sklearn.calibration.CalibratedClassifierCV",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.svm._classes.LinearSVC",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.naive_bayes.ComplementNB",
+    "sklearn.preprocessing._label.LabelEncoder",
+    "sklearn.model_selection._split.StratifiedKFold",
+    "sklearn.frozen._frozen.FrozenEstimator",
+    "numpy.dtype", "numpy.ndarray", "numpy.float64", "numpy.int64", "numpy.float32", "numpy.int32",
+    "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
+    "scipy.sparse._csr.csr_matrix", "scipy.sparse._csc.csc_matrix",
+    "builtins.slice", "builtins.type", "builtins.int", "builtins.float", "builtins.str",
+    "builtins.dict", "builtins.list", "builtins.tuple", "builtins.bool",
+})
+
+_DIGITS = re.compile(r"\d")
+
+
+# ---------------------------------------------------------------- features
+
+def fact_features(facts: Facts | None, title: str, text: str, received_at: datetime | None) -> dict[str, float]:
+    """Facts that matter for urgency, as named indicator features."""
+    f: dict[str, float] = {}
+    if facts is None:
+        return f
+    grade, _ = severity(facts)
+    for name, value in (("dead", facts.dead), ("injured", facts.injured), ("serious", facts.serious),
+                        ("missing", facts.missing), ("trapped", facts.trapped)):
+        if value is not None:
+            f[f"{name}>0" if value > 0 else f"{name}=0"] = 1.0
+    if grade:
+        f[f"grade={grade}"] = 1.0
+    if facts.vague:
+        f["vague_count"] = 1.0
+    if facts.casualties_unknown:
+        f["casualties_unknown"] = 1.0
+    if facts.crowd:
+        f["crowd>0"] = 1.0
+        if facts.crowd >= 50:
+            f["crowd>=50"] = 1.0
+    if facts.crowd_vague:
+        f["crowd_vague"] = 1.0
+    if facts.loss_wan:
+        f["loss>0"] = 1.0
+    if facts.event_time is not None:
+        f["has_event_time"] = 1.0
+        if received_at is not None:
+            hours = (received_at - facts.event_time).total_seconds() / 3600
+            f["event_within_1d" if hours <= 24 else ("event_within_3d" if hours <= 72 else "event_older")] = 1.0
+    if is_follow_up(title, text):
+        f["follow_up"] = 1.0
+    return f
+
+
+@dataclass
+class Inputs:
+    """What the classifiers see of one report."""
+
+    words: str  # space-joined jieba tokens (title + text), numbers folded
+    chars: str  # title + text with digits folded, for character n-grams
+    facts: dict[str, float]
+
+
+def make_inputs(doc, title: str, title_words: list[str], facts: Facts | None,
+                received_at: datetime | None) -> Inputs:
+    """Inputs from the nlp stage's ``Doc`` (its tokens are reused) and the title's words."""
+    words = [w for w in title_words if not w.isspace()] + ["‖"] + [t.text for t in doc if not t.is_space]
+    words = ["<NUM>" if _DIGITS.match(w) else w for w in words]
+    chars = _DIGITS.sub("0", f"{title}\n{doc.text}")
+    return Inputs(" ".join(words), chars, fact_features(facts, title, doc.text, received_at))
+
+
+class Featurizer:
+    """Word TF-IDF + character n-gram TF-IDF + fact indicators, stacked into one matrix."""
+
+    def __init__(self, fact_weight: float = 1.0):
+        from sklearn.feature_extraction import DictVectorizer
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.word = TfidfVectorizer(token_pattern=r"\S+", lowercase=False, ngram_range=(1, 2), min_df=2,
+                                    sublinear_tf=True, max_features=60000, dtype=np.float32)
+        self.char = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), min_df=2, sublinear_tf=True,
+                                    max_features=80000, dtype=np.float32)
+        self.facts = DictVectorizer(dtype=np.float32)
+        self.fact_weight = fact_weight
+
+    def fit(self, inputs: list[Inputs]) -> "Featurizer":
+        self.word.fit([i.words for i in inputs])
+        self.char.fit([i.chars for i in inputs])
+        self.facts.fit([i.facts for i in inputs] + [{"dead>0": 1.0}])
+        return self
+
+    def transform(self, inputs: list[Inputs], with_facts: bool = True):
+        from scipy import sparse
+
+        blocks = [self.word.transform([i.words for i in inputs]), self.char.transform([i.chars for i in inputs])]
+        if with_facts:
+            blocks.append(self.facts.transform([i.facts for i in inputs]) * self.fact_weight)
+        return sparse.hstack(blocks, format="csr")
+
+    def to_state(self) -> dict:
+        return {"word": self.word, "char": self.char, "facts": self.facts, "fact_weight": self.fact_weight}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "Featurizer":
+        obj = cls.__new__(cls)
+        obj.word, obj.char, obj.facts = state["word"], state["char"], state["facts"]
+        obj.fact_weight = float(state["fact_weight"])
+        return obj
+
+
+# ---------------------------------------------------------------- model families
+
+def make_estimator(family: str, seed: int):
+    """A classifier of the named family with calibrated probabilities."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.naive_bayes import ComplementNB
+    from sklearn.svm import LinearSVC
+
+    cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    if family == "svm":
+        return CalibratedClassifierCV(LinearSVC(C=0.5, class_weight="balanced", random_state=seed),
+                                      method="sigmoid", cv=cv)
+    if family == "logreg":
+        return LogisticRegression(C=20.0, max_iter=3000, class_weight="balanced", random_state=seed)
+    if family == "cnb":
+        return CalibratedClassifierCV(ComplementNB(alpha=0.3), method="sigmoid", cv=cv)
+    raise ValueError(f"unknown model family {family!r}")
+
+
+FAMILIES = ("svm", "logreg", "cnb")
+
+
+# ---------------------------------------------------------------- metrics
+
+def evaluate_predictions(y_true: list[str], y_pred: list[str], labels: Iterable[str]) -> dict:
+    """Per-class precision/recall/F1, macro-F1, accuracy and the confusion matrix."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    labels = list(labels)
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    cm = confusion_matrix(y_true, y_pred, labels=labels)
+    return {
+        "per_class": {lab: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
+                            "f1": round(float(f[i]), 4), "support": int(s[i])} for i, lab in enumerate(labels)},
+        "macro_f1": round(float(np.mean(f)), 4),
+        "accuracy": round(float(np.mean([a == b for a, b in zip(y_true, y_pred)])) if y_true else 0.0, 4),
+        "labels": labels,
+        "confusion": cm.tolist(),
+        "n": len(y_true),
+    }
+
+
+def format_metrics(name: str, m: dict) -> str:
+    """A text table: per-class P/R/F1, macro-F1 and the confusion matrix (rows: gold)."""
+    names = load_labels().name
+    lines = [f"{name}: macro-F1 {m['macro_f1']:.3f}  accuracy {m['accuracy']:.3f}  (n={m['n']})",
+             f"  {'class':<16}{'precision':>10}{'recall':>10}{'F1':>8}{'support':>9}"]
+    for lab, v in m["per_class"].items():
+        lines.append(f"  {lab + ' ' + names(lab):<16}{v['precision']:>10.3f}{v['recall']:>10.3f}{v['f1']:>8.3f}{v['support']:>9}")
+    labels = m["labels"]
+    short = [lab[:6] for lab in labels]
+    lines.append("  confusion (rows gold, columns predicted):")
+    lines.append("  " + " " * 14 + "".join(f"{s:>8}" for s in short))
+    for lab, row in zip(labels, m["confusion"]):
+        lines.append(f"  {lab:<14}" + "".join(f"{v:>8}" for v in row))
+    return "\n".join(lines)
+
+
+def review_threshold_from(probs: np.ndarray, y_true: list[str], classes: list[str]) -> float:
+    """The top-probability below which dev predictions are right less than 80% of the time."""
+    top = probs.max(axis=1)
+    right = np.array([classes[i] == y for i, y in zip(probs.argmax(axis=1), y_true)])
+    best = 0.0
+    for t in np.arange(0.30, 0.96, 0.05):
+        low = top < t
+        if low.sum() >= 3 and right[low].mean() < 0.8:
+            best = float(round(t, 2))
+    return best or 0.5
+
+
+# ---------------------------------------------------------------- the model
+
+@dataclass
+class Prediction:
+    focus: str
+    urgency: str
+    focus_proba: dict[str, float]
+    urgency_proba: dict[str, float]
+    model_urgency: str
+    urgency_reasons: list[str]
+    needs_review: bool
+    review_reasons: list[str]
+    model_version: str
+
+    def to_dict(self) -> dict:
+        return {"focus": self.focus, "urgency": self.urgency, "focus_proba": self.focus_proba,
+                "urgency_proba": self.urgency_proba, "urgency_reasons": self.urgency_reasons,
+                "needs_review": self.needs_review, "review_reasons": self.review_reasons,
+                "model_version": self.model_version}
+
+
+@dataclass
+class Model:
+    """A trained model version: the featurizer, both classifiers and the card."""
+
+    featurizer: Featurizer
+    focus_clf: Any
+    urgency_clf: Any
+    card: dict = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return self.card.get("version", "unsaved")
+
+    def predict_proba(self, inputs: list[Inputs]) -> tuple[np.ndarray, np.ndarray]:
+        x_focus = self.featurizer.transform(inputs, with_facts=False)
+        x_urg = self.featurizer.transform(inputs, with_facts=True)
+        return self.focus_clf.predict_proba(x_focus), self.urgency_clf.predict_proba(x_urg)
+
+    def predict(self, inputs: list[Inputs], facts_list: list[Facts | None], received: list[datetime | None],
+                config: Config | None = None) -> list[Prediction]:
+        config = config or load_config()
+        pf, pu = self.predict_proba(inputs)
+        fc, uc = list(self.focus_clf.classes_), list(self.urgency_clf.classes_)
+        thr = config.classify.review_threshold
+        thr_f = thr if thr >= 0 else float(self.card.get("review_threshold", {}).get("focus", 0.5))
+        thr_u = thr if thr >= 0 else float(self.card.get("review_threshold", {}).get("urgency", 0.5))
+        names = load_labels().name
+        out = []
+        for i, (facts, rec_at) in enumerate(zip(facts_list, received)):
+            focus_proba = {c: round(float(p), 4) for c, p in zip(fc, pf[i])}
+            urgency_proba = {c: round(float(p), 4) for c, p in zip(uc, pu[i])}
+            focus = fc[int(pf[i].argmax())]
+            model_urg = uc[int(pu[i].argmax())]
+            urgency, reasons = decide_urgency(model_urg, urgency_proba, facts, rec_at, config)
+            review = []
+            if pf[i].max() < thr_f:
+                review.append(f"领域判断把握不大（最高概率{pf[i].max():.2f}，低于{thr_f:.2f}）")
+            if pu[i].max() < thr_u and urgency == model_urg:
+                review.append(f"紧急程度判断把握不大（最高概率{pu[i].max():.2f}，低于{thr_u:.2f}）")
+            out.append(Prediction(focus, urgency, focus_proba, urgency_proba, model_urg, reasons,
+                                  bool(review), review, self.version))
+        return out
+
+
+def decide_urgency(model_urgency: str, proba: dict[str, float], facts: Facts | None,
+                   received_at: datetime | None, config: Config) -> tuple[str, list[str]]:
+    """The model's urgency, raised to flash where the rules are clear (labels.md): a death, or a
+    severity grade of 较大 and above, in an event that is recent. Returns the reasons."""
+    names = load_labels().name
+    reasons = [f"模型判断为{names(model_urgency)}（概率{proba.get(model_urgency, 0):.2f}）"]
+    if facts is None or model_urgency == "flash":
+        return model_urgency, reasons
+    grade, grade_reasons = severity(facts)
+    rule = None
+    if (facts.dead or 0) > 0:
+        rule = f"有人员死亡（{facts.dead}人）"
+    elif grade and SEVERITY_RANK.get(grade, 0) >= SEVERITY_RANK["较大"]:
+        rule = f"事件等级为{grade}（{'；'.join(grade_reasons)}）"
+    if rule is None:
+        return model_urgency, reasons
+    window = timedelta(hours=config.classify.override_recent_hours)
+    if facts.event_time is not None and received_at is not None:
+        recent = timedelta(0) <= received_at - facts.event_time <= window
+    else:
+        recent = model_urgency != "routine"
+    if not recent:
+        reasons.append(f"{rule}，但不是近期发生的事件，不上调")
+        return model_urgency, reasons
+    reasons.append(f"规则上调为特急：{rule}，按规定至少为特急")
+    return "flash", reasons
+
+
+# ---------------------------------------------------------------- saving and loading
+
+def save_model(model: Model, directory: Path) -> Path:
+    """Write ``model.skops`` and ``card.json`` into ``directory``."""
+    import skops.io as sio
+
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {"featurizer": model.featurizer.to_state(), "focus": model.focus_clf, "urgency": model.urgency_clf}
+    sio.dump(state, directory / MODEL_FILE)
+    (directory / CARD_FILE).write_text(json.dumps(model.card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return directory
+
+
+def load_model_dir(directory: Path) -> Model:
+    """Load a model version, refusing any file that holds a type we do not trust."""
+    import skops.io as sio
+
+    path = directory / MODEL_FILE
+    if not path.is_file():
+        raise ModelError(f"模型文件不存在: {path}")
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:
+        raise ModelError(f"模型文件无法读取: {path}: {exc}") from None
+    refused = sorted(set(untrusted) - TRUSTED_TYPES)
+    if refused:
+        raise ModelError(f"模型文件 {path} 含有不受信任的类型，拒绝加载: {', '.join(refused)}")
+    try:
+        state = sio.load(path, trusted=list(untrusted))
+    except Exception as exc:
+        raise ModelError(f"模型文件无法加载: {path}: {exc}") from None
+    card = json.loads((directory / CARD_FILE).read_text(encoding="utf-8")) if (directory / CARD_FILE).is_file() else {}
+    if not isinstance(state, dict) or {"featurizer", "focus", "urgency"} - set(state):
+        raise ModelError(f"模型文件 {path} 的结构不对")
+    return Model(Featurizer.from_state(state["featurizer"]), state["focus"], state["urgency"], card)
+
+
+def current_version(models_dir: Path) -> str | None:
+    pointer = models_dir / "current"
+    if not pointer.is_file():
+        return None
+    return pointer.read_text(encoding="utf-8").strip() or None
+
+
+def load_current(config: Config | None = None) -> Model:
+    """The model version named by ``models/current``."""
+    config = config or load_config()
+    models_dir = config.classify.models_path
+    version = current_version(models_dir)
+    if version is None:
+        raise ModelError(f"{models_dir}/current 不存在：还没有可用的模型，请先运行 triage train --promote")
+    return load_model_dir(models_dir / version)
+
+
+def set_current(models_dir: Path, version: str) -> None:
+    tmp = models_dir / "current.tmp"
+    tmp.write_text(version + "\n", encoding="utf-8")
+    tmp.replace(models_dir / "current")
+
+
+def data_hash(records: list[dict]) -> str:
+    h = hashlib.sha256()
+    for rec in sorted(records, key=lambda r: r["id"]):
+        h.update(json.dumps([rec["id"], rec["text"], rec.get("focus"), rec.get("urgency")],
+                            ensure_ascii=False).encode("utf-8"))
+    return h.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    import jieba
+    import scipy
+    import skops
+    import sklearn
+    import spacy
+
+    return {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "numpy": np.__version__,
+            "scipy": scipy.__version__, "spacy": spacy.__version__, "jieba": jieba.__version__,
+            "skops": skops.__version__}

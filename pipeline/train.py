@@ -1,0 +1,150 @@
+"""Training and evaluation of the classifiers on labeled history, and safe promotion.
+
+``train`` fits every model family on the train records, compares them on dev, keeps the best
+per task, and writes a model version with its card. ``promote`` makes it current only if it
+is not worse on dev than the current model (measured on the same dev records).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .classify import (FAMILIES, Featurizer, Inputs, Model, current_version, data_hash, evaluate_predictions,
+                       library_versions, load_model_dir, make_estimator, make_inputs, review_threshold_from,
+                       save_model, set_current)
+from .clean import clean_text
+from .config import Config, load_config
+from .errors import ModelError
+from .ingest import parse_time
+from .labels import FOCUS, URGENCY, load_labels
+from .nlp import analyse_text, get_nlp
+
+
+@dataclass
+class Prepared:
+    """Labeled records analysed once: classifier inputs, facts and receipt times."""
+
+    records: list[dict]
+    inputs: list[Inputs]
+    facts: list
+    received: list[datetime]
+
+
+def prepare(records: list[dict], config: Config | None = None) -> Prepared:
+    """Clean and analyse labeled records with the same stages ``triage process`` runs."""
+    config = config or load_config()
+    nlp = get_nlp(config)
+    inputs, facts, received = [], [], []
+    for rec in records:
+        text = clean_text(rec["text"])
+        title = clean_text(rec.get("title") or "")
+        rec_at = parse_time(rec["received_at"], config.ingest.timezone)
+        a = analyse_text(nlp, text, title, rec_at)
+        inputs.append(make_inputs(a.doc, title, a.title_words, a.facts, rec_at))
+        facts.append(a.facts)
+        received.append(rec_at)
+    return Prepared(records, inputs, facts, received)
+
+
+def evaluate_model(model: Model, data: Prepared, config: Config | None = None) -> dict:
+    """Focus and urgency metrics of ``model`` on labeled data (urgency after the overrides)."""
+    config = config or load_config()
+    preds = model.predict(data.inputs, data.facts, data.received, config)
+    gold_f = [r["focus"] for r in data.records]
+    gold_u = [r["urgency"] for r in data.records]
+    focus = evaluate_predictions(gold_f, [p.focus for p in preds], FOCUS)
+    urgency = evaluate_predictions(gold_u, [p.urgency for p in preds], URGENCY)
+    model_only = evaluate_predictions(gold_u, [p.model_urgency for p in preds], URGENCY)
+    overrides = sum(1 for p in preds if p.urgency != p.model_urgency)
+    return {"focus": focus, "urgency": urgency, "urgency_model_only": model_only,
+            "flash_recall": urgency["per_class"]["flash"]["recall"], "overrides": overrides,
+            "needs_review": sum(1 for p in preds if p.needs_review), "n": len(preds)}
+
+
+def train(train_records: list[dict], dev_records: list[dict], seed: int = 13, families=FAMILIES,
+          config: Config | None = None, log=lambda msg: None) -> tuple[Model, dict]:
+    """Fit every family, compare on dev, keep the best per task. Returns the model and a report."""
+    config = config or load_config()
+    t0 = time.perf_counter()
+    tr = prepare(train_records, config)
+    dv = prepare(dev_records, config)
+    log(f"analysed {len(train_records)} train and {len(dev_records)} dev reports in {time.perf_counter() - t0:.1f}s")
+    feat = Featurizer().fit(tr.inputs)
+    xf_tr, xu_tr = feat.transform(tr.inputs, with_facts=False), feat.transform(tr.inputs, with_facts=True)
+    xf_dv, xu_dv = feat.transform(dv.inputs, with_facts=False), feat.transform(dv.inputs, with_facts=True)
+    yf_tr = [r["focus"] for r in train_records]
+    yu_tr = [r["urgency"] for r in train_records]
+    yf_dv = [r["focus"] for r in dev_records]
+    yu_dv = [r["urgency"] for r in dev_records]
+    comparison: dict[str, dict] = {}
+    fitted: dict[tuple[str, str], object] = {}
+    for family in families:
+        t1 = time.perf_counter()
+        cf = make_estimator(family, seed).fit(xf_tr, yf_tr)
+        cu = make_estimator(family, seed).fit(xu_tr, yu_tr)
+        fitted[(family, "focus")], fitted[(family, "urgency")] = cf, cu
+        mf = evaluate_predictions(yf_dv, list(cf.predict(xf_dv)), FOCUS)
+        mu = evaluate_predictions(yu_dv, list(cu.predict(xu_dv)), URGENCY)
+        comparison[family] = {"focus_macro_f1": mf["macro_f1"], "urgency_macro_f1": mu["macro_f1"],
+                              "flash_recall": mu["per_class"]["flash"]["recall"],
+                              "fit_seconds": round(time.perf_counter() - t1, 2)}
+        log(f"{family:<7} focus {mf['macro_f1']:.3f}  urgency {mu['macro_f1']:.3f}  "
+            f"flash recall {mu['per_class']['flash']['recall']:.3f}  ({time.perf_counter() - t1:.1f}s)")
+    best_f = max(families, key=lambda f: (comparison[f]["focus_macro_f1"], -families.index(f)))
+    best_u = max(families, key=lambda f: (comparison[f]["urgency_macro_f1"], comparison[f]["flash_recall"],
+                                          -families.index(f)))
+    focus_clf, urgency_clf = fitted[(best_f, "focus")], fitted[(best_u, "urgency")]
+    thresholds = {
+        "focus": review_threshold_from(focus_clf.predict_proba(xf_dv), yf_dv, list(focus_clf.classes_)),
+        "urgency": review_threshold_from(urgency_clf.predict_proba(xu_dv), yu_dv, list(urgency_clf.classes_)),
+    }
+    created = datetime.now(timezone.utc)
+    model = Model(feat, focus_clf, urgency_clf)
+    model.card = {
+        "version": "v" + created.strftime("%Y%m%d-%H%M%S"),
+        "created_at": created.isoformat(timespec="seconds"),
+        "labels": {"focus": list(FOCUS), "urgency": list(URGENCY)},
+        "families": {"focus": best_f, "urgency": best_u},
+        "comparison_on_dev": comparison,
+        "review_threshold": thresholds,
+        "seed": seed,
+        "training_data": {"size": len(train_records), "sha256": data_hash(train_records)},
+        "dev_data": {"size": len(dev_records), "sha256": data_hash(dev_records)},
+        "libraries": library_versions(),
+    }
+    model.card["metrics_dev"] = evaluate_model(model, dv, config)
+    model.card["train_seconds"] = round(time.perf_counter() - t0, 1)
+    return model, {"comparison": comparison, "dev": model.card["metrics_dev"], "dev_prepared": dv}
+
+
+def save_version(model: Model, models_dir: Path) -> Path:
+    return save_model(model, models_dir / model.version)
+
+
+def promote(model: Model, dev: Prepared, models_dir: Path, force: bool = False,
+            config: Config | None = None) -> tuple[bool, str]:
+    """Make ``model`` current if it is not worse on dev than the current one (or ``force``)."""
+    current = current_version(models_dir)
+    new = model.card["metrics_dev"]
+    if current is None or force:
+        set_current(models_dir, model.version)
+        why = "强制" if force and current else "当前没有模型"
+        return True, f"已将 {model.version} 设为当前模型（{why}）"
+    try:
+        old_model = load_model_dir(models_dir / current)
+    except ModelError as exc:
+        set_current(models_dir, model.version)
+        return True, f"已将 {model.version} 设为当前模型（原模型 {current} 无法加载: {exc.message}）"
+    old = evaluate_model(old_model, dev, config)
+    worse = [task for task in ("focus", "urgency") if new[task]["macro_f1"] < old[task]["macro_f1"]]
+    scores = (f"领域 macro-F1 {new['focus']['macro_f1']:.4f}（当前 {old['focus']['macro_f1']:.4f}），"
+              f"紧急程度 macro-F1 {new['urgency']['macro_f1']:.4f}（当前 {old['urgency']['macro_f1']:.4f}）")
+    if worse:
+        return False, f"未替换：新模型 {model.version} 在 dev 上不如当前模型 {current}：{scores}；可用 --force 强制替换"
+    set_current(models_dir, model.version)
+    return True, f"已将 {model.version} 设为当前模型，替换 {current}：{scores}"
