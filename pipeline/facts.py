@@ -270,6 +270,7 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
         out[kind + "_vague"] = re.compile(rf"{vague}{unit}?(?:人员|群众|工人|村民|学生)?{gap}{word}")
     # "一名工人被卷入，经送医抢救无效死亡": the count may stand a clause before 抢救无效.
     out["dead_rescue"] = re.compile(rf"(?P<n1>{count}){unit}[^。；\n\d]{{0,24}}?(?:经|送医|送院|后)*抢救无效(?:死亡|身亡)?(?P<n2>)")
+    out["dead_compact"] = re.compile(rf"(?P<n1>{count})死(?=\d|[一二两三四五六七八九十]|[、，。；]|$)(?P<n2>)")
     out["pair"] = re.compile(rf"(?P<d>{count})死(?P<i>{count})伤")
     out["earlier"] = re.compile(c["earlier"])
     out["earlier_figure"] = re.compile(c["earlier_figure"])
@@ -296,7 +297,7 @@ def find_casualties(text: str, facts: Facts) -> None:
             counts["dead"].append(d)
         if i is not None:
             counts["injured"].append(i)
-    for kind, key in (("serious", "serious"), ("light", "light"), ("dead", "dead"), ("dead", "dead_rescue"),
+    for kind, key in (("serious", "serious"), ("light", "light"), ("dead", "dead"), ("dead", "dead_rescue"), ("dead", "dead_compact"),
                       ("injured", "injured"), ("missing", "missing"), ("trapped", "trapped")):
         for m in rx[key].finditer(text):
             if overlaps(*m.span()):
@@ -315,7 +316,7 @@ def find_casualties(text: str, facts: Facts) -> None:
                 facts.vague.append(kind)
             else:
                 counts[kind].append(value)
-        if key == "dead_rescue":
+        if key in ("dead_rescue", "dead_compact"):
             continue
         for m in rx[kind + "_vague"].finditer(text):
             if overlaps(*m.span()):

@@ -1,0 +1,123 @@
+"""Screening rules: honest bad news passes clean; each sign is raised with its evidence."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from pipeline.config import load_config
+from pipeline.facts import analyse
+from pipeline.nlp import get_nlp
+from pipeline.screen import Screener
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+HONEST = [
+    # (text, urgency, received)
+    ("11月25日14时30分许，青岚县石桥镇东坡村一在建工地发生塔吊倒塌事故，造成2人死亡、3人受伤。"
+     "初步判断系塔吊基础螺栓松动所致，具体原因正在调查。县应急管理局、住建局已赶赴现场，伤者已送县人民医院救治，"
+     "全县在建工地已开展塔吊安全排查。", "flash", datetime(2026, 11, 25, 15, 5, tzinfo=TZ)),
+    ("今日凌晨3时许，城关镇锦绣社区一居民楼发生火灾，1人经抢救无效死亡。起火原因正在调查。消防救援大队出动4车20人，"
+     "3时40分明火扑灭，已疏散居民60余人。", "flash", datetime(2026, 3, 14, 3, 50, tzinfo=TZ)),
+    ("7月12日5时50分许，受强降雨影响，龙潭镇岩门村发生山体滑坡，2人失联，1人受伤。县应急、消防已赶赴现场搜救，"
+     "紧急转移群众152人。", "flash", datetime(2026, 7, 12, 6, 30, tzinfo=TZ)),
+    ("11月24日上午10时许，白沙乡政府门口有20余名农民工聚集讨要工资，未发生过激行为，无人员伤亡。经了解，系某劳务公司"
+     "拖欠工资所致。乡党委已安排专人劝导，人社局已约谈企业负责人。", "urgent", datetime(2026, 11, 24, 13, 0, tzinfo=TZ)),
+]
+
+
+@pytest.fixture(scope="session")
+def nlp():
+    return get_nlp()
+
+
+@pytest.fixture(scope="session")
+def screener():
+    return Screener(load_config())
+
+
+def run(nlp, screener, text, urgency, received, title=""):
+    doc = analyse(nlp, text, received)
+    return screener.screen(text, title, doc._.facts, urgency, received)
+
+
+@pytest.mark.parametrize("text,urgency,received", HONEST)
+def test_honest_bad_news_gets_no_flag(nlp, screener, text, urgency, received):
+    res = run(nlp, screener, text, urgency, received)
+    assert res.flags == [], [s.message for s in res.signals]
+
+
+def test_late_flash_report_is_delay_with_event_time_evidence(nlp, screener):
+    text, urgency, _ = HONEST[0]
+    res = run(nlp, screener, text, urgency, datetime(2026, 11, 25, 17, 40, tzinfo=TZ))
+    assert res.flags == ["delay"]
+    (sig,) = [s for s in res.signals if s.flag == "delay"]
+    assert sig.rule == "delay.clock"
+    assert text[sig.start:sig.end] == "11月25日14时30分许"
+    assert "3小时10分钟" in sig.message and "1小时0分钟" in sig.message
+
+
+def test_deadline_is_configurable(nlp, tmp_path):
+    cfg = tmp_path / "t.toml"
+    cfg.write_text("[deadlines]\nflash_minutes = 30\n", encoding="utf-8")
+    text, urgency, received = HONEST[0]  # received 35 minutes after the event
+    res = run(nlp, Screener(load_config(cfg)), text, urgency, received)
+    assert res.flags == ["delay"]
+
+
+def test_follow_up_is_not_held_to_the_clock(nlp, screener):
+    text = "续报：" + HONEST[0][0]
+    res = run(nlp, screener, text, "flash", datetime(2026, 11, 26, 9, 0, tzinfo=TZ), title="续报")
+    assert "delay" not in res.flags
+
+
+def test_admitted_delay(nlp, screener):
+    text = ("11月20日16时许，某镇一养殖场发生沼气池中毒事故，造成1人死亡。原因正在调查，已停产整顿。"
+            "因镇里当时忙于处置，未及时上报，现予补报。")
+    res = run(nlp, screener, text, "flash", datetime(2026, 11, 20, 16, 40, tzinfo=TZ))
+    assert "delay" in res.flags
+    assert any(s.rule == "delay.admission" for s in res.signals)
+
+
+def test_general_talk_about_late_reporting_is_not_an_admission(nlp, screener):
+    text = "今年以来，全县信息工作取得新进展，但仍存在紧急信息报送不及时、要素不全等问题，下一步将加强考核。"
+    res = run(nlp, screener, text, "routine", datetime(2026, 11, 20, 9, 0, tzinfo=TZ))
+    assert res.flags == []
+
+
+@pytest.mark.parametrize("text,missing", [
+    ("某镇一民房发生火灾，无人员伤亡，起火原因正在调查，消防已将明火扑灭。", "omission.time"),
+    ("今日14时许发生一起交通事故，造成1人死亡，事故原因正在调查，交警已封闭现场。", "omission.place"),
+    ("今日14时许，石桥镇东坡村一民房发生火灾，起火原因正在调查，消防已将明火扑灭。", "omission.casualties"),
+    ("今日14时许，石桥镇东坡村一民房发生火灾，无人员伤亡。", "omission.measures"),
+])
+def test_each_missing_element_is_named(nlp, screener, text, missing):
+    res = run(nlp, screener, text, "urgent", datetime(2026, 11, 25, 15, 0, tzinfo=TZ))
+    assert "omission" in res.flags
+    assert missing in {s.rule for s in res.signals}
+
+
+def test_routine_report_is_not_checked_for_elements(nlp, screener):
+    res = run(nlp, screener, "全县秋粮收购进展顺利。", "routine", datetime(2026, 11, 25, 15, 0, tzinfo=TZ))
+    assert res.signals == []
+
+
+@pytest.mark.parametrize("text,rule", [
+    ("今日14时许，石桥镇东坡村一砖厂发生事故，1人死亡，原因正在调查。企业已与死者家属达成赔偿协议。", "concealment.control"),
+    ("今日14时许，石桥镇东坡村一民房发生爆炸，造成数人受伤，原因正在调查，已送医救治。", "concealment.vague_counts"),
+    ("今日14时许，石桥镇东坡村一矿井发生透水，3人死亡，原因正在调查。有关情况暂不对外发布。", "concealment.control"),
+    ("续报：经核实，实际死亡5人，此前上报2人。原因正在调查，善后工作正在进行。", "concealment.admitted"),
+    ("今日14时许，石桥镇东坡村一工地发生坍塌，无人员伤亡。事故造成2人死亡，原因正在调查，已停工。", "concealment.contradiction"),
+])
+def test_concealment_signs(nlp, screener, text, rule):
+    res = run(nlp, screener, text, "flash", datetime(2026, 11, 25, 14, 30, tzinfo=TZ))
+    assert "concealment" in res.flags
+    sig = next(s for s in res.signals if s.rule == rule)
+    assert 0 <= sig.start < sig.end <= len(text)
+
+
+def test_every_flag_has_evidence(nlp, screener):
+    text = "某地发生爆炸，造成数人受伤。各方统一口径，情况已得到有效控制。"
+    res = run(nlp, screener, text, "flash", datetime(2026, 11, 25, 14, 30, tzinfo=TZ))
+    for flag in res.flags:
+        assert any(s.flag == flag and s.end > s.start for s in res.signals)
