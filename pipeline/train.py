@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .classify import (FAMILIES, Featurizer, Inputs, Model, current_version, data_hash, evaluate_predictions,
+                       flash_threshold_from,
                        library_versions, load_model_dir, make_estimator, make_inputs, review_threshold_from,
                        save_model, set_current)
 from .clean import clean_text
@@ -105,6 +106,11 @@ def train(train_records: list[dict], dev_records: list[dict], seed: int = 13, fa
     }
     created = datetime.now(timezone.utc)
     model = Model(feat, focus_clf, urgency_clf)
+    # The flash threshold is chosen on the urgency after the rule overrides, as shipped.
+    model.card = {"flash_threshold": 1.0}
+    base = model.predict(dv.inputs, dv.facts, dv.received, config)
+    pu = urgency_clf.predict_proba(xu_dv)[:, list(urgency_clf.classes_).index("flash")]
+    flash_thr = flash_threshold_from(pu, [p.urgency for p in base], yu_dv)
     model.card = {
         "version": "v" + created.strftime("%Y%m%d-%H%M%S"),
         "created_at": created.isoformat(timespec="seconds"),
@@ -112,6 +118,7 @@ def train(train_records: list[dict], dev_records: list[dict], seed: int = 13, fa
         "families": {"focus": best_f, "urgency": best_u},
         "comparison_on_dev": comparison,
         "review_threshold": thresholds,
+        "flash_threshold": flash_thr,
         "seed": seed,
         "training_data": {"size": len(train_records), "sha256": data_hash(train_records)},
         "dev_data": {"size": len(dev_records), "sha256": data_hash(dev_records)},

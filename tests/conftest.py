@@ -130,3 +130,15 @@ def small_config(tmp_path_factory):
     path = tmp_path_factory.mktemp("cfg") / "triage.toml"
     path.write_text("[ingest]\nmax_file_mb = 0.06\n", encoding="utf-8")
     return load_config(path)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _queue_db_outside_the_tree(tmp_path_factory):
+    """`triage process` queues by default: keep the tests' queue out of the project folder."""
+    old = os.environ.get("TRIAGE_DB")
+    os.environ["TRIAGE_DB"] = str(tmp_path_factory.mktemp("queue") / "triage.db")
+    yield
+    if old is None:
+        os.environ.pop("TRIAGE_DB", None)
+    else:
+        os.environ["TRIAGE_DB"] = old

@@ -1,0 +1,162 @@
+"""Classifiers: training, reproducibility, safe loading, promotion, overrides."""
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from pipeline.classify import TRUSTED_TYPES, decide_urgency, load_current, load_model_dir, save_model
+from pipeline.config import load_config
+from pipeline.corpus import load_split
+from pipeline.errors import ModelError
+from pipeline.facts import Facts
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(scope="session")
+def small_corpus(tmp_path_factory):
+    """A small corpus folder (every 3rd train record, every 2nd dev record) and a config
+    whose models folder is temporary."""
+    root = tmp_path_factory.mktemp("small")
+    train = load_split("train")[::3]
+    dev = load_split("dev")[::2]
+    for name, recs in (("train", train), ("dev", dev)):
+        (root / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs),
+                                            encoding="utf-8")
+    models = root / "models"
+    models.mkdir()
+    cfg = root / "triage.toml"
+    cfg.write_text(f'[classify]\nmodels_dir = "{models}"\n', encoding="utf-8")
+    return root, cfg, models
+
+
+@pytest.fixture(scope="session")
+def trained(small_corpus):
+    root, cfg, models = small_corpus
+    res = CliRunner().invoke(main, ["--config", str(cfg), "train", "--corpus", str(root), "--promote", "--json"])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)
+
+
+def test_train_writes_a_version_with_its_card(trained, small_corpus):
+    _, _, models = small_corpus
+    version = trained["version"]
+    card = json.loads((models / version / "card.json").read_text(encoding="utf-8"))
+    assert card["labels"]["focus"][0] == "work_safety" and len(card["labels"]["focus"]) == 10
+    assert card["labels"]["urgency"] == ["flash", "urgent", "routine"]
+    assert set(card["comparison_on_dev"]) == {"svm", "logreg", "cnb", "vote"}
+    for key in ("metrics_dev", "training_data", "libraries", "seed", "created_at", "review_threshold"):
+        assert key in card
+    assert len(card["training_data"]["sha256"]) == 64
+    assert (models / "current").read_text().strip() == version
+    assert trained["promoted"] is True
+
+
+def test_training_is_reproducible(trained, small_corpus):
+    root, cfg, _ = small_corpus
+    again = json.loads(CliRunner().invoke(main, ["--config", str(cfg), "train", "--corpus", str(root), "--json"]).stdout)
+    assert again["dev"]["focus"] == trained["dev"]["focus"]
+    assert again["dev"]["urgency"] == trained["dev"]["urgency"]
+    assert again["comparison_on_dev"].keys() == trained["comparison_on_dev"].keys()
+    for fam in again["comparison_on_dev"]:
+        assert again["comparison_on_dev"][fam]["focus_macro_f1"] == trained["comparison_on_dev"][fam]["focus_macro_f1"]
+
+
+def test_promote_refuses_a_worse_model_unless_forced(trained, small_corpus, tmp_path):
+    root, cfg, models = small_corpus
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    lines = (root / "train.jsonl").read_text(encoding="utf-8").splitlines()[:40]
+    (tiny / "train.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tiny / "dev.jsonl").write_text((root / "dev.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
+    res = CliRunner().invoke(main, ["--config", str(cfg), "train", "--corpus", str(tiny), "--promote"])
+    assert res.exit_code == 0
+    assert "未替换" in res.stdout
+    assert (models / "current").read_text().strip() == trained["version"]
+    res = CliRunner().invoke(main, ["--config", str(cfg), "train", "--corpus", str(tiny), "--promote", "--force"])
+    assert "已将" in res.stdout and "强制" in res.stdout
+    assert (models / "current").read_text().strip() != trained["version"]
+
+
+class Planted:
+    """A type that is not ours to trust."""
+
+    def __init__(self):
+        self.payload = "os.system"
+
+
+def test_untrusted_model_file_is_refused(trained, small_corpus, tmp_path):
+    import skops.io as sio
+
+    _, _, models = small_corpus
+    good = load_model_dir(models / trained["version"])
+    evil = tmp_path / "evil"
+    save_model(good, evil)
+    state = sio.load(evil / "model.skops", trusted=sio.get_untrusted_types(file=evil / "model.skops"))
+    state["extra"] = Planted()
+    sio.dump(state, evil / "model.skops")
+    with pytest.raises(ModelError) as err:
+        load_model_dir(evil)
+    assert "不受信任" in str(err.value) and "Planted" in str(err.value)
+
+
+def test_missing_model_is_a_clear_error(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[classify]\nmodels_dir = "{tmp_path / "none"}"\n', encoding="utf-8")
+    with pytest.raises(ModelError) as err:
+        load_current(load_config(cfg))
+    assert "triage train --promote" in str(err.value)
+
+
+def test_trusted_types_cover_the_shipped_model():
+    import skops.io as sio
+
+    config = load_config()
+    models = config.classify.models_path
+    version = (models / "current").read_text().strip()
+    assert set(sio.get_untrusted_types(file=models / version / "model.skops")) <= TRUSTED_TYPES
+
+
+RECEIVED = datetime(2026, 11, 25, 16, 0, tzinfo=TZ)
+
+
+@pytest.mark.parametrize("facts,model,expected,reason", [
+    (Facts(dead=1, event_time=RECEIVED - timedelta(hours=2)), "urgent", "flash", "有人员死亡"),
+    (Facts(missing=2, event_time=RECEIVED - timedelta(hours=2)), "urgent", "flash", "失踪"),
+    (Facts(dead=0, injured=12, event_time=RECEIVED - timedelta(hours=2)), "urgent", "flash", "较大"),
+    (Facts(dead=1, event_time=RECEIVED - timedelta(days=200)), "routine", "routine", "不是近期"),
+    (Facts(dead=0, injured=2, event_time=RECEIVED - timedelta(hours=2)), "urgent", "urgent", None),
+    (Facts(dead=1), "routine", "routine", "不是近期"),
+])
+def test_urgency_overrides_are_rules_with_reasons(facts, model, expected, reason):
+    urgency, reasons = decide_urgency(model, {model: 0.8}, facts, RECEIVED, load_config())
+    assert urgency == expected
+    if reason:
+        assert any(reason in r for r in reasons)
+    else:
+        assert len(reasons) == 1
+
+
+def test_evaluate_command_on_a_labeled_file(trained, small_corpus):
+    root, cfg, _ = small_corpus
+    res = CliRunner().invoke(main, ["--config", str(cfg), "evaluate", str(root / "dev.jsonl"), "--json"])
+    assert res.exit_code == 0, res.output
+    rep = json.loads(res.stdout)
+    assert rep["focus"]["macro_f1"] == trained["dev"]["focus"]["macro_f1"]
+    assert set(rep["screening"]["flags"]) == {"delay", "omission", "concealment"}
+    text = CliRunner().invoke(main, ["--config", str(cfg), "evaluate", str(root / "dev.jsonl")]).stdout
+    assert "confusion (rows gold, columns predicted)" in text
+
+
+def test_evaluate_rejects_unlabeled_file(tmp_path, small_corpus):
+    _, cfg, _ = small_corpus
+    f = tmp_path / "u.jsonl"
+    f.write_text('{"id": "x", "text": "t", "received_at": "2026-01-01T00:00:00+08:00"}\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["--config", str(cfg), "evaluate", str(f)])
+    assert res.exit_code == 1
+    assert "第1行" in res.stderr and "focus" in res.stderr
