@@ -15,6 +15,7 @@ import json
 import platform
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -89,7 +90,22 @@ def fact_features(facts: Facts | None, title: str, text: str, received_at: datet
             f["event_within_1d" if hours <= 24 else ("event_within_3d" if hours <= 72 else "event_older")] = 1.0
     if is_follow_up(title, text):
         f["follow_up"] = 1.0
+    cues = _cues()
+    body = f"{title}\n{text}"
+    for name in ("resolved", "emergency_response", "drinking_water", "planned"):
+        if cues[name].search(body):
+            f[name] = 1.0
+    evacuated = [int(m.group("n")) for m in cues["evacuation"].finditer(text)]
+    if evacuated:
+        f["evacuated>=100" if max(evacuated) >= 100 else "evacuated>0"] = 1.0
     return f
+
+
+@lru_cache(maxsize=1)
+def _cues() -> dict[str, re.Pattern]:
+    from .facts import patterns
+
+    return {k: re.compile(v) for k, v in patterns()["cues"].items()}
 
 
 @dataclass
@@ -285,6 +301,7 @@ class Model:
     focus_clf: Any
     urgency_clf: Any
     card: dict = field(default_factory=dict)
+    flag_model: Any = None  # screen.FlagModel: the learned weighting of the screening signals
 
     @property
     def version(self) -> str:
@@ -365,6 +382,8 @@ def save_model(model: Model, directory: Path) -> Path:
 
     directory.mkdir(parents=True, exist_ok=True)
     state = {"featurizer": model.featurizer.to_state(), "focus": model.focus_clf, "urgency": model.urgency_clf}
+    if model.flag_model is not None:
+        state["flags"] = model.flag_model.to_state()
     sio.dump(state, directory / MODEL_FILE)
     (directory / CARD_FILE).write_text(json.dumps(model.card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return directory
@@ -391,7 +410,10 @@ def load_model_dir(directory: Path) -> Model:
     card = json.loads((directory / CARD_FILE).read_text(encoding="utf-8")) if (directory / CARD_FILE).is_file() else {}
     if not isinstance(state, dict) or {"featurizer", "focus", "urgency"} - set(state):
         raise ModelError(f"模型文件 {path} 的结构不对")
-    return Model(Featurizer.from_state(state["featurizer"]), state["focus"], state["urgency"], card)
+    from .screen import FlagModel
+
+    flags = FlagModel.from_state(state["flags"]) if "flags" in state else None
+    return Model(Featurizer.from_state(state["featurizer"]), state["focus"], state["urgency"], card, flags)
 
 
 def current_version(models_dir: Path) -> str | None:

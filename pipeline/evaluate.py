@@ -66,7 +66,8 @@ def evaluate_facts(data: Prepared) -> dict:
             "misses": misses}
 
 
-def evaluate_screening(data: Prepared, urgencies: list[str], config: Config | None = None) -> dict:
+def evaluate_screening(data: Prepared, urgencies: list[str], config: Config | None = None,
+                       flag_model=None) -> dict:
     """Precision/recall/F1 of each flag, and how many honest incident reports were flagged."""
     screener = Screener(config or load_config())
     per_flag = {f: {"tp": 0, "fp": 0, "fn": 0} for f in FLAGS}
@@ -75,7 +76,7 @@ def evaluate_screening(data: Prepared, urgencies: list[str], config: Config | No
     for rec, facts, rec_at, inp, urg in zip(data.records, data.facts, data.received, data.inputs, urgencies):
         from .clean import clean_text
 
-        res = screener.screen(clean_text(rec["text"]), rec.get("title", ""), facts, urg, rec_at)
+        res = screener.screen(clean_text(rec["text"]), rec.get("title", ""), facts, urg, rec_at, flag_model)
         gold = set(rec.get("flags", []))
         got = set(res.flags)
         for f in FLAGS:
@@ -118,7 +119,7 @@ def evaluate_all(model: Model | None, records: list[dict], config: Config | None
     if gold_urgency_for_screening:
         urgencies = [r["urgency"] for r in records]
     out["facts"] = evaluate_facts(data)
-    out["screening"] = evaluate_screening(data, urgencies, config)
+    out["screening"] = evaluate_screening(data, urgencies, config, model.flag_model if model else None)
     return out
 
 

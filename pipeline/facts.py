@@ -255,21 +255,31 @@ def choose_event_time(text: str, times: list[Mention]) -> tuple[Mention | None, 
 # ---------------------------------------------------------------- casualties, loss, crowd
 
 @lru_cache(maxsize=1)
+def _hotlines() -> frozenset:
+    return frozenset(patterns()["numbers"]["hotlines"])
+
+
+@lru_cache(maxsize=1)
 def _casualty_regexes() -> dict[str, re.Pattern]:
     n = patterns()["numbers"]
     c = patterns()["casualties"]
     count, vague = n["count"], n["vague"]
     unit = r"(?:人|名|位|个|例)"
-    gap = r"[^，。；、,;\n\d]{0,8}?"
+    gap = r"[^，。；、,;\n（）()]{0,10}?"
     out = {}
+    # A number followed by one of these is an age, a time, money or a quantity, not a count of people.
+    not_people = r"(?!岁|年|月|日|号|时|点|分|秒|元|万|亿|亩|米|公|千|里|辆|户|间|台|次|级|%|\.|架|吨|座|家|所|处|条|只|头|起|个月|小时|天|车|急救|救护|指挥)"
     for kind in ("dead", "injured", "serious", "light", "missing", "trapped"):
         word = c[kind]
         out[kind] = re.compile(
-            rf"(?P<n1>{count}){unit}?{gap}(?:经抢救无效|抢救无效)?{word}"
+            rf"(?P<n1>{count}){not_people}(?:{unit}{gap})?(?:经抢救无效|抢救无效)?{word}"
             rf"|{word}(?:人数|人员)?(?:已|共|累计)?(?:为|达|达到|增至|增加到|上升至|上升到|升至|有)?(?:约|共)?(?P<n2>{count}){unit}")
         out[kind + "_vague"] = re.compile(rf"{vague}{unit}?(?:人员|群众|工人|村民|学生)?{gap}{word}")
     # "一名工人被卷入，经送医抢救无效死亡": the count may stand a clause before 抢救无效.
-    out["dead_rescue"] = re.compile(rf"(?P<n1>{count}){unit}[^。；\n\d]{{0,24}}?(?:经|送医|送院|后)*抢救无效(?:死亡|身亡)?(?P<n2>)")
+    out["dead_rescue"] = re.compile(rf"(?P<n1>{count}){not_people}{unit}[^。；\n\d]{{0,24}}?(?:经|送医|送院|后)*抢救无效(?:死亡|身亡)?(?P<n2>)")
+    out["person"] = re.compile(c["person"])
+    out["singular_dead"] = re.compile(c["singular_dead"])
+    out["singular_injured"] = re.compile(c["singular_injured"])
     out["dead_compact"] = re.compile(rf"(?P<n1>{count})死(?=\d|[一二两三四五六七八九十]|[、，。；]|$)(?P<n2>)")
     out["pair"] = re.compile(rf"(?P<d>{count})死(?P<i>{count})伤")
     out["earlier"] = re.compile(c["earlier"])
@@ -304,6 +314,8 @@ def find_casualties(text: str, facts: Facts) -> None:
                 continue
             raw = m.group("n1") or m.group("n2")
             value = parse_count(raw)
+            if value in _hotlines():
+                continue
             before = text[max(0, m.start() - 14):m.start()]
             if rx["earlier"].search(before):
                 if value is not None:
@@ -350,6 +362,29 @@ def find_casualties(text: str, facts: Facts) -> None:
         facts.casualties_unknown = True
         facts.mentions.append(Mention("casualties_unknown", m.start(), m.end(), m.group(), None))
 
+    # Named or described single persons with a casualty word in their clause, when no number is given.
+    singles: dict[str, set] = {"dead": set(), "injured": set()}
+    for kind in ("dead", "injured"):
+        if counts[kind] or (kind == "injured" and (counts["serious"] or counts["light"])):
+            continue
+        for m in rx["singular_" + kind].finditer(text):
+            if overlaps(*m.span()):
+                continue
+            s = max(text.rfind(ch, 0, m.start()) for ch in "，。；\n,") + 1
+            if kind == "dead":  # the subject of a death often stands a clause earlier
+                s = max(text.rfind(ch, 0, m.start()) for ch in "。；\n") + 1
+            people = [p.group() for p in rx["person"].finditer(text, s, m.start())]
+            if not people:
+                continue
+            name = people[-1] if kind == "injured" else people[0]
+            if not any(name == other for other in singles[kind]):
+                singles[kind].add(name)
+                taken.append(m.span())
+                facts.mentions.append(Mention(kind, s, m.end(), text[s:m.end()], 1))
+    for kind in ("dead", "injured"):
+        if singles[kind]:
+            counts[kind].append(len(singles[kind]))
+
     facts.dead = max(counts["dead"]) if counts["dead"] else (0 if none_all else None)
     facts.serious = max(counts["serious"]) if counts["serious"] else None
     if counts["injured"]:
@@ -360,6 +395,9 @@ def find_casualties(text: str, facts: Facts) -> None:
         facts.injured = 0
     if facts.serious is not None and facts.injured is not None and facts.injured < facts.serious:
         facts.injured = facts.serious
+    if facts.dead is None and counts["injured"] and max(counts["injured"]) == 0 and rx["none_injured"].search(text) \
+            and not facts.vague:
+        facts.dead = 0  # 无人员受伤: nobody was hurt, so nobody died
     facts.missing = max(counts["missing"]) if counts["missing"] else None
     facts.trapped = max(counts["trapped"]) if counts["trapped"] else None
     facts.vague = sorted(set(facts.vague) - {k for k in counts if counts[k]})

@@ -98,7 +98,8 @@ class Processor:
             facts = p.analysis.facts
             urgency = pred.urgency if pred else urgency_from_facts(facts)
             p.prediction = pred
-            p.screening = self.screener.screen(p.report.text, p.report.title, facts, urgency, p.report.received_at)
+            p.screening = self.screener.screen(p.report.text, p.report.title, facts, urgency, p.report.received_at,
+                                               self.model.flag_model if self.model is not None else None)
             grade, reasons = severity(facts)
             rec = p.report.to_dict()
             doc = p.analysis.doc

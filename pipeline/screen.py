@@ -163,8 +163,12 @@ class Screener:
                                  f"涉及“{harm.group()}”，未说明人员伤亡情况（无伤亡也应写明）", harm.start(), harm.end()))
         if not self.rx["omission.cause"].search(text):
             out.append(self._sig("omission.cause", "omission", "未说明事件原因或性质（原因不明也应写明正在调查）", s, e))
+        elif not self.rx["omission.cause_strong"].search(text):
+            out.append(self._sig("omission.cause_weak", "omission", "原因或性质交代不明确", s, e))
         if not self.rx["omission.measures"].search(text):
             out.append(self._sig("omission.measures", "omission", "未写明已采取的处置措施", s, e))
+        elif not self.rx["omission.measures_strong"].search(text):
+            out.append(self._sig("omission.measures_weak", "omission", "处置措施交代不具体", s, e))
         return out
 
     # ------------------------------------------------------------ concealment
@@ -224,8 +228,11 @@ class Screener:
         return []
 
     # ------------------------------------------------------------ all
-    def screen(self, text: str, title: str, facts: Facts, urgency: str, received_at: datetime) -> Screening:
-        """All signals for one report, and the flags whose weights reach the threshold."""
+    def screen(self, text: str, title: str, facts: Facts, urgency: str, received_at: datetime,
+               flag_model: "FlagModel | None" = None) -> Screening:
+        """All signals for one report, and its flags: decided by the learned weighting when a
+        model is given, else by the rule weights reaching the threshold. Either way a flag
+        needs a signal of its own."""
         signals = (self.delay(text, title, facts, urgency, received_at)
                    + self.omission(text, title, facts, urgency)
                    + self.concealment(text, facts, urgency))
@@ -234,4 +241,83 @@ class Screener:
             scores[s.flag] = scores.get(s.flag, 0.0) + s.weight
         flags = [f for f in ("delay", "omission", "concealment")
                  if scores.get(f, 0.0) >= self.config.screen.threshold]
-        return Screening(signals, flags, scores)
+        result = Screening(signals, flags, scores)
+        if flag_model is not None:
+            result.flags = flag_model.decide(flag_features(result, facts, urgency, title, text), result)
+        return result
+
+
+# ---------------------------------------------------------------- learned weighting
+
+def flag_features(screening: Screening, facts: Facts, urgency: str, title: str, text: str) -> dict[str, float]:
+    """What the learned weighting sees: which rules fired, the urgency, and the facts that
+    make a sign serious. No words of the text: the rules carry the language."""
+    f: dict[str, float] = {f"rule={s.rule}": 1.0 for s in screening.signals}
+    f[f"urgency={urgency}"] = 1.0
+    if is_follow_up(title, text):
+        f["follow_up"] = 1.0
+    for name, value in (("dead", facts.dead), ("injured", facts.injured), ("missing", facts.missing)):
+        if value:
+            f[f"{name}>0"] = 1.0
+    for name, ok in (("vague", bool(facts.vague)), ("casualties_stated", facts.casualties_stated),
+                     ("casualties_unknown", facts.casualties_unknown), ("event_time", facts.event_time is not None),
+                     ("place", facts.place is not None), ("learned_time", facts.learned_time is not None),
+                     ("earlier_figures", bool(facts.earlier))):
+        if ok:
+            f[name] = 1.0
+    for flag, score in screening.scores.items():
+        f[f"score={flag}"] = min(score, 3.0)
+    return f
+
+
+class FlagModel:
+    """Per-flag logistic regressions over ``flag_features``. A flag is raised when its
+    probability reaches the threshold chosen on dev AND a signal of that flag gives evidence."""
+
+    def __init__(self, vec=None, models: dict | None = None, thresholds: dict | None = None):
+        self.vec, self.models, self.thresholds = vec, models or {}, thresholds or {}
+
+    def fit(self, feats: list[dict], gold: list[list[str]], seed: int = 13) -> "FlagModel":
+        from sklearn.feature_extraction import DictVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        self.vec = DictVectorizer().fit(feats)
+        x = self.vec.transform(feats)
+        for flag in ("delay", "omission", "concealment"):
+            y = [flag in g for g in gold]
+            self.models[flag] = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000,
+                                                   random_state=seed).fit(x, y)
+        return self
+
+    def proba(self, feats: list[dict]) -> dict[str, list[float]]:
+        x = self.vec.transform(feats)
+        return {flag: [float(p) for p in m.predict_proba(x)[:, list(m.classes_).index(True)]]
+                for flag, m in self.models.items()}
+
+    def choose_thresholds(self, feats: list[dict], gold: list[list[str]], evidence: list[set]) -> dict[str, float]:
+        """Per flag, the threshold with the best F1 on these (dev) records."""
+        probs = self.proba(feats)
+        for flag, ps in probs.items():
+            best = (-1.0, 0.5)
+            for t in [x / 100 for x in range(20, 96, 5)]:
+                tp = sum(1 for p, g, ev in zip(ps, gold, evidence) if p >= t and flag in ev and flag in g)
+                fp = sum(1 for p, g, ev in zip(ps, gold, evidence) if p >= t and flag in ev and flag not in g)
+                fn = sum(1 for g in gold if flag in g) - tp
+                f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+                if f1 > best[0]:
+                    best = (f1, t)
+            self.thresholds[flag] = best[1]
+        return self.thresholds
+
+    def decide(self, feats: dict, screening: Screening) -> list[str]:
+        probs = self.proba([feats])
+        have = {s.flag for s in screening.signals}
+        return [flag for flag in ("delay", "omission", "concealment")
+                if flag in have and probs[flag][0] >= self.thresholds.get(flag, 0.5)]
+
+    def to_state(self) -> dict:
+        return {"vec": self.vec, "models": self.models, "thresholds": self.thresholds}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "FlagModel":
+        return cls(state["vec"], dict(state["models"]), {k: float(v) for k, v in state["thresholds"].items()})

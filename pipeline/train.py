@@ -71,6 +71,14 @@ def train(train_records: list[dict], dev_records: list[dict], seed: int = 13, fa
           config: Config | None = None, log=lambda msg: None) -> tuple[Model, dict]:
     """Fit every family, compare on dev, keep the best per task. Returns the model and a report."""
     config = config or load_config()
+    from collections import Counter
+
+    for task in ("focus", "urgency"):
+        counts = Counter(r.get(task) for r in train_records)
+        short = {c: counts.get(c, 0) for c in (FOCUS if task == "focus" else URGENCY) if counts.get(c, 0) < 5}
+        if short:
+            raise ModelError(f"训练数据太少：{task} 的类别 " + "、".join(f"{c}（{n}条）" for c, n in short.items())
+                             + " 不足5条，无法做5折交叉验证校准")
     t0 = time.perf_counter()
     tr = prepare(train_records, config)
     dv = prepare(dev_records, config)
@@ -124,9 +132,36 @@ def train(train_records: list[dict], dev_records: list[dict], seed: int = 13, fa
         "dev_data": {"size": len(dev_records), "sha256": data_hash(dev_records)},
         "libraries": library_versions(),
     }
+    model.flag_model, model.card["flag_thresholds"] = train_flag_model(tr, dv, model, seed, config)
     model.card["metrics_dev"] = evaluate_model(model, dv, config)
     model.card["train_seconds"] = round(time.perf_counter() - t0, 1)
     return model, {"comparison": comparison, "dev": model.card["metrics_dev"], "dev_prepared": dv}
+
+
+def _screen_features(data: Prepared, urgencies: list[str], config: Config):
+    from .screen import Screener, flag_features
+
+    screener = Screener(config)
+    feats, evidence = [], []
+    for rec, facts, rec_at, urg in zip(data.records, data.facts, data.received, urgencies):
+        text, title = clean_text(rec["text"]), rec.get("title", "")
+        res = screener.screen(text, title, facts, urg, rec_at)
+        feats.append(flag_features(res, facts, urg, title, text))
+        evidence.append({s.flag for s in res.signals})
+    return feats, evidence
+
+
+def train_flag_model(tr: Prepared, dv: Prepared, model: Model, seed: int, config: Config):
+    """Fit the learned weighting of the screening signals on train (gold urgency) and choose
+    its thresholds on dev (with the urgency the model predicts, as in use)."""
+    from .screen import FlagModel
+
+    feats, _ = _screen_features(tr, [r["urgency"] for r in tr.records], config)
+    fm = FlagModel().fit(feats, [r.get("flags", []) for r in tr.records], seed)
+    preds = model.predict(dv.inputs, dv.facts, dv.received, config)
+    dfeats, evidence = _screen_features(dv, [p.urgency for p in preds], config)
+    thresholds = fm.choose_thresholds(dfeats, [r.get("flags", []) for r in dv.records], evidence)
+    return fm, dict(thresholds)
 
 
 def save_version(model: Model, models_dir: Path) -> Path:

@@ -71,7 +71,12 @@ def test_promote_refuses_a_worse_model_unless_forced(trained, small_corpus, tmp_
     root, cfg, models = small_corpus
     tiny = tmp_path / "tiny"
     tiny.mkdir()
-    lines = (root / "train.jsonl").read_text(encoding="utf-8").splitlines()[:40]
+    lines, per_focus = [], {}
+    for line in (root / "train.jsonl").read_text(encoding="utf-8").splitlines():
+        focus = json.loads(line)["focus"]
+        if per_focus.get(focus, 0) < 6:
+            per_focus[focus] = per_focus.get(focus, 0) + 1
+            lines.append(line)
     (tiny / "train.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (tiny / "dev.jsonl").write_text((root / "dev.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
     res = CliRunner().invoke(main, ["--config", str(cfg), "train", "--corpus", str(tiny), "--promote"])
@@ -88,6 +93,18 @@ class Planted:
 
     def __init__(self):
         self.payload = "os.system"
+
+
+def test_too_little_data_is_a_clear_error(small_corpus, tmp_path):
+    root, cfg, _ = small_corpus
+    few = tmp_path / "few"
+    few.mkdir()
+    lines = (root / "train.jsonl").read_text(encoding="utf-8").splitlines()[:12]
+    (few / "train.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (few / "dev.jsonl").write_text((root / "dev.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
+    res = CliRunner().invoke(main, ["--config", str(cfg), "train", "--corpus", str(few)])
+    assert res.exit_code == 1
+    assert "训练数据太少" in res.stderr
 
 
 def test_untrusted_model_file_is_refused(trained, small_corpus, tmp_path):
@@ -144,12 +161,14 @@ def test_urgency_overrides_are_rules_with_reasons(facts, model, expected, reason
 
 def test_evaluate_command_on_a_labeled_file(trained, small_corpus):
     root, cfg, _ = small_corpus
-    res = CliRunner().invoke(main, ["--config", str(cfg), "evaluate", str(root / "dev.jsonl"), "--json"])
+    res = CliRunner().invoke(main, ["--config", str(cfg), "evaluate", str(root / "dev.jsonl"), "--json",
+                                    "--model", trained["version"]])
     assert res.exit_code == 0, res.output
     rep = json.loads(res.stdout)
     assert rep["focus"]["macro_f1"] == trained["dev"]["focus"]["macro_f1"]
     assert set(rep["screening"]["flags"]) == {"delay", "omission", "concealment"}
-    text = CliRunner().invoke(main, ["--config", str(cfg), "evaluate", str(root / "dev.jsonl")]).stdout
+    text = CliRunner().invoke(main, ["--config", str(cfg), "evaluate", str(root / "dev.jsonl"),
+                                     "--model", trained["version"]]).stdout
     assert "confusion (rows gold, columns predicted)" in text
 
 

@@ -62,7 +62,19 @@ def test_labels_kept_as_gold_only(processed):
     _, records, _ = processed
     (rec,) = [r for r in records if r["id"] == "j-1"]
     assert rec["gold"] == {"focus": "work_safety", "urgency": "flash", "flags": ["delay"]}
-    assert "flags" not in rec and "focus" not in rec
+
+
+def test_gold_labels_never_change_predictions(tmp_path):
+    base = {"id": "g-1", "received_at": "2026-11-25T16:20:00+08:00",
+            "text": "11月25日14时30分许，某镇一工地发生塔吊倒塌，造成1人死亡，原因正在调查，已停工整顿。"}
+    outs = []
+    for gold in ({"focus": "general", "urgency": "routine", "flags": []},
+                 {"focus": "work_safety", "urgency": "flash", "flags": ["delay", "concealment"]}):
+        f = tmp_path / f"{gold['focus']}.jsonl"
+        f.write_text(json.dumps({**base, **gold}, ensure_ascii=False) + "\n", encoding="utf-8")
+        rec = json.loads(CliRunner().invoke(main, ["process", str(f)]).stdout)
+        outs.append({k: rec[k] for k in ("focus", "urgency", "focus_proba", "urgency_proba", "flags", "signals")})
+    assert outs[0] == outs[1]
 
 
 def test_derived_ids_are_stable(inbox, tmp_path):

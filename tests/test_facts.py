@@ -64,9 +64,13 @@ def test_no_time_of_day_means_no_event_time(nlp):
     ("滑坡导致2人失联，1人受伤。", None, 1, 2),
     ("死亡人数已上升至7人，仍有3人失踪。", 7, None, 3),
     ("事故造成数人受伤。", None, None, None),
+    ("火灾造成店主李某某（男，63岁）死亡，其妻王某受伤。", 1, 1, None),
+    ("其中2人经120现场确认死亡，1人腿部骨折。", 2, None, None),
+    ("经抢救无效于17时20分死亡。患者张某（男，34岁）术后出现并发症。", None, None, None),
+    ("槽罐车驾驶员轻微擦伤。", None, 1, None),
     ("现场十余人受伤。", None, None, None),
     ("经核实实际死亡5人，此前上报2人。", 5, None, None),
-    ("无人失踪，无人受伤。", None, 0, 0),
+    ("无人失踪，无人受伤。", 0, 0, 0),  # nobody hurt: nobody died
 ])
 def test_casualty_counts(nlp, text, dead, injured, missing):
     f = facts_of(nlp, text)

@@ -15,10 +15,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
 
 from cli import EXIT_BUSY, EXIT_CONFLICT, EXIT_NOT_FOUND, EXIT_NOTHING_OPEN, main
+from pipeline import route
 from pipeline.config import load_config
 from pipeline.corpus import check_record
+from pipeline.display import clip, width
 from pipeline.queue import SCHEMA_VERSION, ItemNotFound, Queue, QueueError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,8 +202,9 @@ from pathlib import Path
 from click.testing import CliRunner
 from cli import main
 cfg, db, name, go = sys.argv[1:5]
+Path(f"{go}.{name}").touch()  # ready: imports done
 while not Path(go).exists():
-    time.sleep(0.002)
+    time.sleep(0.001)
 runner, got = CliRunner(), []
 while True:
     res = runner.invoke(main, ["--config", cfg, "next", "--db", db, "--as", name, "--json"])
@@ -222,7 +226,10 @@ def test_four_editors_racing_claim_every_item_exactly_once(tmp_path, cfg):
     procs = [subprocess.Popen([sys.executable, "-c", RACE_WORKER, str(cfg), str(db), f"editor{n}", str(go)],
                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for n in range(4)]
-    go.touch()
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("go.editor*"))) < 4 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    go.touch()  # all four start together
     claimed = []
     for p in procs:
         out, err = p.communicate(timeout=120)
@@ -694,3 +701,31 @@ def test_commands_other_than_process_do_not_create_a_queue(tmp_path, cfg):
 def test_get_missing_item_raises(small_queue, cfg):
     with Queue(small_queue, load_config(cfg)) as q, pytest.raises(ItemNotFound):
         q.get("missing")
+
+
+# ---------------------------------------------------------------- properties
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60), st.integers(min_value=2, max_value=40))
+def test_clip_never_exceeds_the_columns(text, cols):
+    out = clip(text, cols)
+    assert width(out) <= cols
+    assert out == text or out.endswith("…")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80), st.text(max_size=80))
+def test_similarity_is_symmetric_and_bounded(a, b):
+    sa, sb = route.shingles(a), route.shingles(b)
+    assert route.jaccard(sa, sb) == route.jaccard(sb, sa)
+    assert 0.0 <= route.jaccard(sa, sb) <= 1.0
+    if sa:
+        assert route.jaccard(sa, sa) == 1.0
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.floats(min_value=-1000, max_value=10000))
+def test_waiting_part_is_bounded(hours):
+    config = load_config()
+    part = route.waiting_part(NOW - timedelta(hours=hours), NOW, config)
+    assert 0.0 <= part.points <= config.priority.waiting_cap
