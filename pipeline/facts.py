@@ -221,6 +221,12 @@ def find_times(text: str, received_at: datetime) -> list[Mention]:
     return out
 
 
+def is_follow_up_text(text: str) -> bool:
+    from .corpus import is_follow_up
+
+    return is_follow_up("", text)
+
+
 def choose_event_time(text: str, times: list[Mention]) -> tuple[Mention | None, Mention | None]:
     """The mention giving when the incident began, and the one giving when the unit learned of it."""
     t = patterns()["times"]
@@ -246,10 +252,22 @@ def choose_event_time(text: str, times: list[Mention]) -> tuple[Mention | None, 
             continue
         sent_end = min([i for i in (text.find("。", m.end), text.find("\n", m.end)) if i >= 0] or [len(text)])
         candidates.append((bool(event_re.search(text[m.start:sent_end])), m))
+    if is_follow_up_text(text):
+        # A follow-up recounts the original event first and then what happened since: the
+        # event began at the earliest time it states.
+        timed = [m for _, m in candidates if re.search(r"\d|[一二三四五六七八九十两]+[时点]", m.text)]
+        if timed:
+            return min(timed, key=lambda m: m.value), learned
     for has_event, m in candidates:
         if has_event:
             return m, learned
-    return (candidates[0][1] if candidates else None), learned
+    # Without an incident word nearby, only a mention with a clock time or a day will do:
+    # a bare 中午 (村民已于中午前离开) says nothing about when the event began.
+    precise = [m for _, m in candidates if re.search(r"\d|[日号天晚晨]|[一二三四五六七八九十两]+[时点]", m.text)]
+    if precise:
+        return precise[0], learned
+    # Only the time the unit learned of it is stated: the best the text says of the event.
+    return learned, learned
 
 
 # ---------------------------------------------------------------- casualties, loss, crowd
