@@ -172,7 +172,7 @@ def train(ctx, corpus_dir, queue_db, seed, promote, force, as_json):
         from pipeline.queue import Queue
 
         try:
-            extra = Queue(queue_db, config).labeled_history()
+            extra = Queue(queue_db, config, create=False).labeled_history()
         except TriageError as exc:
             raise _fail(exc)
         dev_ids = {r["id"] for r in dev_records}
