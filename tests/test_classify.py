@@ -179,3 +179,28 @@ def test_evaluate_rejects_unlabeled_file(tmp_path, small_corpus):
     res = CliRunner().invoke(main, ["--config", str(cfg), "evaluate", str(f)])
     assert res.exit_code == 1
     assert "第1行" in res.stderr and "focus" in res.stderr
+
+
+def test_train_from_queue_uses_the_editors_corrections(trained, small_corpus, tmp_path):
+    root, cfg, models = small_corpus
+    db = tmp_path / "q.db"
+    inbox = Path(__file__).resolve().parent.parent / "corpus" / "inbox" / "批量报送.jsonl"
+    runner = CliRunner()
+    res = runner.invoke(main, ["--config", str(cfg), "process", str(inbox), "--db", str(db), "--out", str(tmp_path / "o.jsonl")])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["--config", str(cfg), "label", "demo-003", "--db", str(db), "--focus", "livelihood",
+                               "--urgency", "urgent", "--flags", "none", "--as", "张编辑"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["--config", str(cfg), "train", "--corpus", str(root), "--from-queue", str(db), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["from_queue"] == 1
+    assert out["train_size"] == len((root / "train.jsonl").read_text(encoding="utf-8").splitlines()) + 1
+
+
+def test_train_from_a_missing_queue_is_an_error(small_corpus, tmp_path):
+    root, cfg, _ = small_corpus
+    res = CliRunner().invoke(main, ["--config", str(cfg), "train", "--corpus", str(root), "--from-queue",
+                                    str(tmp_path / "nope.db")])
+    assert res.exit_code == 1 and "不存在" in res.stderr
+    assert not (tmp_path / "nope.db").exists()
