@@ -57,8 +57,10 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 @click.option("--db", "db_path", type=click.Path(dir_okay=False), envvar="TRIAGE_DB",
               help="Queue database (default: [queue] db in the config, triage.db).")
 @click.option("--no-queue", is_flag=True, help="Only write the records; do not put them in the queue.")
+@click.option("--workers", "-j", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Processes analysing reports in parallel (0: one per core). Output order is kept.")
 @click.pass_context
-def process(ctx, paths, out, errors_path, tokens, quiet, no_model, db_path, no_queue):
+def process(ctx, paths, out, errors_path, tokens, quiet, no_model, db_path, no_queue, workers):
     """Read reports from files and folders, write one JSON record per report and put each
     report in the editors' queue (once, however often it is processed).
 
@@ -92,7 +94,10 @@ def process(ctx, paths, out, errors_path, tokens, quiet, no_model, db_path, no_q
     with contextlib.ExitStack() as stack:
         queue = None if no_queue else stack.enter_context(_queue(ctx, db_path, create=True))
         queued = {"new": 0, "exists": 0, "conflict": 0}
-        for item in process_reports(paths, processor, summary, on_error, on_duplicate):
+        import os
+
+        workers = workers or os.cpu_count() or 1
+        for item in process_reports(paths, processor, summary, on_error, on_duplicate, workers=workers):
             if queue is not None:
                 try:
                     res = queue.add(item)
@@ -850,6 +855,53 @@ def rescore(ctx, db_path, config_only, fmt):
         return _echo_json(res)
     model = f"，模型 {res['model_version']}" if res["model_version"] else ""
     click.echo(f"重新评分 {res['items']} 条待处理信息，{res['changed']} 条有变化{model}")
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--workers", "-j", "workers", multiple=True, type=click.IntRange(min=1),
+              help="Worker counts to measure (repeatable; default 1 and the core count).")
+@click.option("--repeat", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Runs per stage; the fastest counts.")
+@click.option("--min-mb", default=20.0, show_default=True, help="Repeat the texts up to this many MB.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.pass_context
+def bench(ctx, path, workers, repeat, min_mb, as_json):
+    """Measure throughput against raw jieba on the same texts (default: the corpus, repeated
+    to 20 MB): jieba alone, the pipeline, the pipeline into a fresh queue; reports/s, MB/s,
+    ratio to jieba and peak RSS of each stage's process."""
+    import os
+    import tempfile
+    from datetime import date
+    from pathlib import Path
+
+    from pipeline.bench import format_table, help_seconds, machine, make_input, run_child
+
+    _config(ctx)
+    cfg_path = ctx.obj.get("config_path")
+    workers = list(workers) or sorted({1, os.cpu_count() or 1})
+    tmp = Path(tempfile.mkdtemp(prefix="triage-bench-")) / "input.jsonl"
+    n, mb = make_input(tmp, Path(path) if path else None, min_mb)
+    click.echo(f"input: {n} reports, {mb:.1f} MB of text; machine: {machine()}; {date.today()}", err=True)
+
+    def best(stage, w):
+        runs = [run_child(stage, tmp, w, cfg_path) for _ in range(repeat)]
+        res = min(runs, key=lambda r: r.seconds)
+        click.echo(f"  {stage} workers={w}: {res.seconds:.1f}s", err=True)
+        return res
+
+    floor = best("jieba", 1)
+    results = [floor] + [best(stage, w) for stage in ("pipeline", "queue") for w in workers]
+    help_s = help_seconds()
+    if as_json:
+        click.echo(json.dumps({"machine": machine(), "date": str(date.today()), "reports": n, "megabytes": mb,
+                               "help_seconds": help_s,
+                               "stages": [dict(r.__dict__, reports_per_s=r.reports_per_s, mb_per_s=r.mb_per_s,
+                                               ratio_to_jieba=r.mb_per_s / floor.mb_per_s) for r in results]},
+                              ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_table(results, floor))
+        click.echo(f"triage --help: {help_s:.2f}s")
 
 
 if __name__ == "__main__":

@@ -120,10 +120,14 @@ class Inputs:
 def make_inputs(doc, title: str, title_words: list[str], facts: Facts | None,
                 received_at: datetime | None) -> Inputs:
     """Inputs from the nlp stage's ``Doc`` (its tokens are reused) and the title's words."""
-    words = [w for w in title_words if not w.isspace()] + ["‖"] + [t.text for t in doc if not t.is_space]
+    body = doc.user_data.get("triage_words") or [t.text for t in doc]
+    words = [w for w in title_words if not w.isspace()] + ["‖"] + [w for w in body if not w.isspace()]
     words = ["<NUM>" if _DIGITS.match(w) else w for w in words]
-    chars = _DIGITS.sub("0", f"{title}\n{doc.text}")
-    return Inputs(" ".join(words), chars, fact_features(facts, title, doc.text, received_at))
+    from .facts import doc_text
+
+    text = doc_text(doc)
+    chars = _DIGITS.sub("0", f"{title}\n{text}")
+    return Inputs(" ".join(words), chars, fact_features(facts, title, text, received_at))
 
 
 class Featurizer:
@@ -308,8 +312,9 @@ class Model:
         return self.card.get("version", "unsaved")
 
     def predict_proba(self, inputs: list[Inputs]) -> tuple[np.ndarray, np.ndarray]:
-        x_focus = self.featurizer.transform(inputs, with_facts=False)
         x_urg = self.featurizer.transform(inputs, with_facts=True)
+        # The focus model sees the same text columns without the fact block (the last ones).
+        x_focus = x_urg[:, : x_urg.shape[1] - len(self.featurizer.facts.vocabulary_)]
         return self.focus_clf.predict_proba(x_focus), self.urgency_clf.predict_proba(x_urg)
 
     def predict(self, inputs: list[Inputs], facts_list: list[Facts | None], received: list[datetime | None],

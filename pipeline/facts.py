@@ -74,15 +74,21 @@ class Facts:
     mentions: list[Mention] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        """JSON-ready facts (times in ISO 8601)."""
-        out = asdict(self)
-        for key in ("event_time", "learned_time"):
-            out[key] = getattr(self, key).isoformat(timespec="minutes") if getattr(self, key) else None
-        for m in out["times"]:
-            if isinstance(m["value"], datetime):
-                m["value"] = m["value"].isoformat(timespec="minutes")
-        if out["event_time_mention"] and isinstance(out["event_time_mention"]["value"], datetime):
-            out["event_time_mention"]["value"] = out["event_time_mention"]["value"].isoformat(timespec="minutes")
+        """JSON-ready facts (times in ISO 8601). Built by hand: ``dataclasses.asdict`` deep-copies
+        every value and cost more than the extraction itself."""
+        def iso(dt):
+            return dt.isoformat(timespec="minutes") if isinstance(dt, datetime) else dt
+
+        def mention(m):
+            return None if m is None else {"kind": m.kind, "start": m.start, "end": m.end, "text": m.text,
+                                           "value": iso(m.value)}
+
+        out = {k: getattr(self, k) for k in ("dead", "injured", "serious", "missing", "trapped", "casualties_stated",
+                                             "casualties_unknown", "loss_wan", "crowd", "crowd_vague", "place")}
+        out.update(event_time=iso(self.event_time), learned_time=iso(self.learned_time),
+                   event_time_mention=mention(self.event_time_mention), vague=list(self.vague),
+                   earlier=dict(self.earlier), places=list(self.places),
+                   times=[mention(m) for m in self.times], mentions=[mention(m) for m in self.mentions])
         return out
 
 
@@ -120,7 +126,9 @@ def parse_count(token: str) -> int | None:
 def _time_regex() -> re.Pattern:
     t = patterns()["times"]
     body = f"(?:{t['day']})?\\s*(?:{t['part']})?\\s*(?:{t['clock']})?{t['approx']}"
-    return re.compile(body)
+    # Every part is optional, so without this lookahead the pattern matches the empty string
+    # at every position: a time starts with a digit, a numeral or a day or part-of-day word.
+    return re.compile(r"(?=[\d零〇一二两三四五六七八九十今昨前当同次翌第凌清早上中午下傍晚夜深半])" + body)
 
 
 def _num(s: str | None) -> int | None:
@@ -542,6 +550,15 @@ def severity(facts: Facts) -> tuple[str | None, list[str]]:
 
 # ---------------------------------------------------------------- spaCy components
 
+def doc_text(doc: Doc) -> str:
+    """The text of ``doc``. spaCy rebuilds ``doc.text`` from every token on each access, so the
+    text is kept in ``user_data`` once (``analyse`` puts it there)."""
+    text = doc.user_data.get("triage_text")
+    if text is None:
+        text = doc.user_data["triage_text"] = doc.text
+    return text
+
+
 def _facts_of(doc: Doc) -> Facts:
     if doc._.facts is None:
         doc._.facts = Facts()
@@ -562,8 +579,9 @@ def times_component(doc: Doc) -> Doc:
     """Find time expressions; choose the event time and the time the unit learned of it."""
     facts = _facts_of(doc)
     received = doc._.received_at or datetime.now(TZ)
-    facts.times = find_times(doc.text, received)
-    event, learned = choose_event_time(doc.text, facts.times)
+    text = doc_text(doc)
+    facts.times = find_times(text, received)
+    event, learned = choose_event_time(text, facts.times)
     if event is not None:
         facts.event_time, facts.event_time_mention = event.value, event
     if learned is not None:
@@ -577,8 +595,9 @@ def casualties_component(doc: Doc) -> Doc:
     """Find casualties, losses and crowd sizes."""
     facts = _facts_of(doc)
     before = len(facts.mentions)
-    find_casualties(doc.text, facts)
-    find_loss_and_crowd(doc.text, facts)
+    text = doc_text(doc)
+    find_casualties(text, facts)
+    find_loss_and_crowd(text, facts)
     _add_spans(doc, facts.mentions[before:])
     return doc
 
@@ -588,7 +607,7 @@ def places_component(doc: Doc) -> Doc:
     """Find the places named and the most specific one."""
     facts = _facts_of(doc)
     before = len(facts.mentions)
-    find_places(doc.text, facts)
+    find_places(doc_text(doc), facts)
     _add_spans(doc, facts.mentions[before:])
     return doc
 
@@ -607,6 +626,7 @@ def add_fact_components(nlp: Language) -> Language:
 def analyse(nlp: Language, text: str, received_at: datetime) -> Doc:
     """Run the pipeline on ``text`` with the receipt time the relative times need."""
     doc = nlp.make_doc(text)
+    doc.user_data["triage_text"] = text
     doc._.received_at = received_at
     doc._.facts = Facts()
     for _, proc in nlp.pipeline:

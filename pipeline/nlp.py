@@ -32,7 +32,11 @@ class JiebaTokenizer:
 
     def __call__(self, text: str) -> Doc:
         words = self.segmenter.cut(text)
-        return Doc(self.vocab, words=words, spaces=[False] * len(words))
+        doc = Doc(self.vocab, words=words, spaces=[False] * len(words))
+        # The words as strings, for the stages that need only those (creating a Token object
+        # per word to read its text again is the dearest part of iterating a Doc).
+        doc.user_data["triage_words"] = words
+        return doc
 
     def pipe(self, texts, batch_size: int = 1000):
         for text in texts:

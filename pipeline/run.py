@@ -94,16 +94,28 @@ class Processor:
                                   p.analysis.facts, p.report.received_at) for p in batch]
             preds = self.model.predict(inputs, [p.analysis.facts for p in batch],
                                        [p.report.received_at for p in batch], self.config)
+        flag_model = self.model.flag_model if self.model is not None else None
+        urgencies = []
         for p, pred in zip(batch, preds):
-            facts = p.analysis.facts
-            urgency = pred.urgency if pred else urgency_from_facts(facts)
+            urgency = pred.urgency if pred else urgency_from_facts(p.analysis.facts)
+            urgencies.append(urgency)
             p.prediction = pred
-            p.screening = self.screener.screen(p.report.text, p.report.title, facts, urgency, p.report.received_at,
-                                               self.model.flag_model if self.model is not None else None)
+            p.screening = self.screener.screen(p.report.text, p.report.title, p.analysis.facts, urgency,
+                                               p.report.received_at)
+        if flag_model is not None and batch:
+            from .screen import flag_features
+
+            feats = [flag_features(p.screening, p.analysis.facts, u, p.report.title, p.report.text)
+                     for p, u in zip(batch, urgencies)]
+            for p, flags in zip(batch, flag_model.decide_batch(feats, [p.screening for p in batch])):
+                p.screening.flags = flags
+        for p, pred, urgency in zip(batch, preds, urgencies):
+            facts = p.analysis.facts
             grade, reasons = severity(facts)
             rec = p.report.to_dict()
             doc = p.analysis.doc
-            rec["n_tokens"] = sum(1 for t in doc if not t.is_space)
+            words = doc.user_data.get("triage_words") or [t.text for t in doc]
+            rec["n_tokens"] = sum(1 for w in words if not w.isspace())
             if self.with_tokens:
                 rec["tokens"] = [[t.text, t.idx] for t in doc if not t.is_space]
             rec["facts"] = fact_record(facts)
@@ -119,13 +131,9 @@ class Processor:
         return batch
 
 
-def process_reports(paths: Iterable[str | os.PathLike], processor: Processor,
-                    summary: BatchSummary, on_error: Callable[[InputError], None],
-                    on_duplicate: Callable[[Report, str], None] | None = None,
-                    batch_size: int = BATCH) -> Iterator[Processed]:
-    """Stream processed reports; errors and duplicates go to the callbacks and the summary."""
+def _cleaned(paths, processor: Processor, summary: BatchSummary, on_error, on_duplicate) -> Iterator[Report]:
+    """Read, clean and de-duplicate: the part of the run that stays in the main process."""
     seen: dict[str, bytes] = {}
-    batch: list[Processed] = []
     for item in iter_reports(paths, processor.config):
         summary.read += 1
         if isinstance(item, InputError):
@@ -150,12 +158,64 @@ def process_reports(paths: Iterable[str | os.PathLike], processor: Processor,
                                     "bad_record"))
             continue
         seen[report.id] = digest
-        batch.append(processor.analyse(report))
-        if len(batch) >= batch_size:
-            for p in processor.finish(batch):
+        yield report
+
+
+def _batches(reports: Iterator[Report], size: int) -> Iterator[list[Report]]:
+    batch: list[Report] = []
+    for report in reports:
+        batch.append(report)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+_WORKER: Processor | None = None
+
+
+def _init_worker(config: Config, with_tokens: bool, use_model: bool) -> None:
+    global _WORKER
+    _WORKER = Processor(config, with_tokens=with_tokens, use_model=use_model)
+
+
+def _work(batch: list[Report]) -> list[dict]:
+    return [p.record for p in _WORKER.finish([_WORKER.analyse(r) for r in batch])]
+
+
+def process_reports(paths: Iterable[str | os.PathLike], processor: Processor,
+                    summary: BatchSummary, on_error: Callable[[InputError], None],
+                    on_duplicate: Callable[[Report, str], None] | None = None,
+                    batch_size: int = BATCH, workers: int = 1) -> Iterator[Processed]:
+    """Stream processed reports, in input order; errors and duplicates go to the callbacks and
+    the summary. With ``workers`` > 1 the analysis runs in that many processes while this one
+    reads, cleans and de-duplicates; at most two batches per worker are in flight, so memory
+    stays flat however large the inbox."""
+    batches = _batches(_cleaned(paths, processor, summary, on_error, on_duplicate), batch_size)
+    if workers <= 1:
+        for batch in batches:
+            for p in processor.finish([processor.analyse(r) for r in batch]):
                 summary.written += 1
                 yield p
-            batch = []
-    for p in processor.finish(batch):
+        return
+    import multiprocessing as mp
+    from collections import deque
+
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+    with ctx.Pool(workers, initializer=_init_worker,
+                  initargs=(processor.config, processor.with_tokens, processor.model is not None)) as pool:
+        pending: deque = deque()
+        for batch in batches:
+            pending.append((batch, pool.apply_async(_work, (batch,))))
+            while len(pending) >= 2 * workers:
+                yield from _collect(pending.popleft(), summary)
+        while pending:
+            yield from _collect(pending.popleft(), summary)
+
+
+def _collect(item, summary: BatchSummary) -> Iterator[Processed]:
+    batch, result = item
+    for report, record in zip(batch, result.get()):
         summary.written += 1
-        yield p
+        yield Processed(report, None, record=record)

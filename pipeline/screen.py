@@ -310,10 +310,19 @@ class FlagModel:
         return self.thresholds
 
     def decide(self, feats: dict, screening: Screening) -> list[str]:
-        probs = self.proba([feats])
-        have = {s.flag for s in screening.signals}
-        return [flag for flag in ("delay", "omission", "concealment")
-                if flag in have and probs[flag][0] >= self.thresholds.get(flag, 0.5)]
+        return self.decide_batch([feats], [screening])[0]
+
+    def decide_batch(self, feats: list[dict], screenings: list[Screening]) -> list[list[str]]:
+        """The flags of many reports at once (one model call per flag for the batch)."""
+        if not feats:
+            return []
+        probs = self.proba(feats)
+        out = []
+        for i, screening in enumerate(screenings):
+            have = {s.flag for s in screening.signals}
+            out.append([flag for flag in ("delay", "omission", "concealment")
+                        if flag in have and probs[flag][i] >= self.thresholds.get(flag, 0.5)])
+        return out
 
     def to_state(self) -> dict:
         return {"vec": self.vec, "models": self.models, "thresholds": self.thresholds}

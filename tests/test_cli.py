@@ -121,3 +121,33 @@ def test_every_command_has_help_and_is_documented():
     for path, cmd in _commands(main):
         assert cmd.help, path
         assert f"triage {' '.join(path)}" in readme, f"README lacks `triage {' '.join(path)}`"
+
+
+def test_workers_give_identical_results_in_order(tmp_path):
+    from pathlib import Path
+
+    dev = Path(__file__).resolve().parent.parent / "corpus" / "dev.jsonl"
+    small = tmp_path / "dev150.jsonl"
+    small.write_text("".join(dev.read_text(encoding="utf-8").splitlines(keepends=True)[:150]), encoding="utf-8")
+    outs = []
+    for workers in ("1", "2"):
+        res = CliRunner().invoke(main, ["process", str(small), "--no-queue", "--workers", workers, "-q"])
+        assert res.exit_code == 0, res.output
+        outs.append(res.stdout)
+    assert outs[0] == outs[1]
+    assert len(outs[0].splitlines()) == 150
+
+
+def test_bench_runs_every_stage(tmp_path):
+    from pathlib import Path
+
+    dev = Path(__file__).resolve().parent.parent / "corpus" / "dev.jsonl"
+    small = tmp_path / "dev40.jsonl"
+    small.write_text("".join(dev.read_text(encoding="utf-8").splitlines(keepends=True)[:40]), encoding="utf-8")
+    res = CliRunner().invoke(main, ["bench", str(small), "--min-mb", "0.05", "-j", "1", "-j", "2", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    stages = [(s["stage"], s["workers"]) for s in data["stages"]]
+    assert stages == [("jieba", 1), ("pipeline", 1), ("pipeline", 2), ("queue", 1), ("queue", 2)]
+    assert all(s["reports"] == data["reports"] for s in data["stages"])
+    assert data["stages"][0]["ratio_to_jieba"] == 1.0
