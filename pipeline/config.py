@@ -27,6 +27,7 @@ class SegmentConfig:
     dictionary: str
     hmm: bool
     cache_dir: str
+    backend: str = "jieba"
 
     @property
     def dictionary_path(self) -> Path:

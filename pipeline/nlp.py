@@ -58,11 +58,11 @@ class JiebaTokenizer:
 
 @registry.tokenizers("triage.JiebaTokenizer.v1")
 def create_jieba_tokenizer(dictionary: str = "corpus/dict/domain.txt", hmm: bool = False,
-                           cache_dir: str = "") -> Callable:
+                           cache_dir: str = "", backend: str = "jieba") -> Callable:
     """spaCy factory: a jieba tokenizer with the given domain dictionary."""
 
     def make(nlp) -> JiebaTokenizer:
-        cfg = SegmentConfig(dictionary=dictionary, hmm=hmm, cache_dir=cache_dir)
+        cfg = SegmentConfig(dictionary=dictionary, hmm=hmm, cache_dir=cache_dir, backend=backend)
         return JiebaTokenizer(nlp.vocab, get_segmenter(cfg))
 
     return make
@@ -80,6 +80,7 @@ def build_nlp(config: Config | None = None) -> "spacy.Language":
         "dictionary": seg.dictionary,
         "hmm": seg.hmm,
         "cache_dir": seg.cache_dir,
+        "backend": seg.backend,
     }
     return spacy.blank("zh", config={"nlp": {"tokenizer": tok}})
 
