@@ -864,18 +864,21 @@ def rescore(ctx, db_path, config_only, fmt):
 @click.option("--repeat", default=1, show_default=True, type=click.IntRange(min=1),
               help="Runs per stage; the fastest counts.")
 @click.option("--min-mb", default=20.0, show_default=True, help="Repeat the texts up to this many MB.")
+@click.option("--train-reports", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Also time `train` on this many labeled reports (the train split repeated).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.pass_context
-def bench(ctx, path, workers, repeat, min_mb, as_json):
+def bench(ctx, path, workers, repeat, min_mb, train_reports, as_json):
     """Measure throughput against raw jieba on the same texts (default: the corpus, repeated
-    to 20 MB): jieba alone, the pipeline, the pipeline into a fresh queue; reports/s, MB/s,
-    ratio to jieba and peak RSS of each stage's process."""
+    to 20 MB): jieba alone, the classifiers alone, the pipeline, the pipeline into a fresh
+    queue (and, with --train-reports, training); reports/s, MB/s, ratio to jieba and peak RSS
+    of each stage's process."""
     import os
     import tempfile
     from datetime import date
     from pathlib import Path
 
-    from pipeline.bench import format_table, help_seconds, machine, make_input, run_child
+    from pipeline.bench import format_table, help_seconds, machine, make_input, make_labeled_input, run_child
 
     _config(ctx)
     cfg_path = ctx.obj.get("config_path")
@@ -891,7 +894,14 @@ def bench(ctx, path, workers, repeat, min_mb, as_json):
         return res
 
     floor = best("jieba", 1)
-    results = [floor] + [best(stage, w) for stage in ("pipeline", "queue") for w in workers]
+    results = [floor, best("classify", 1)]
+    results += [best(stage, w) for stage in ("pipeline", "queue") for w in workers]
+    if train_reports:
+        labeled = tmp.with_name("labeled.jsonl")
+        make_labeled_input(labeled, train_reports)
+        res = run_child("train", labeled, train_reports, cfg_path)
+        click.echo(f"  train on {train_reports} reports: {res.seconds:.1f}s", err=True)
+        results.append(res)
     help_s = help_seconds()
     if as_json:
         click.echo(json.dumps({"machine": machine(), "date": str(date.today()), "reports": n, "megabytes": mb,

@@ -90,6 +90,10 @@ def run_stage(stage: str, path: Path, workers: int, config_path: str | None) -> 
         for t in texts:
             seg.cut(t)
         return StageResult(stage, 1, len(texts), texts_mb, time.perf_counter() - t0, _peak_rss_mb())
+    if stage == "classify":
+        return _classify_stage(path, config)
+    if stage == "train":
+        return _train_stage(path, workers, config)
     from .records import BatchSummary
     from .run import Processor, process_reports
 
@@ -111,6 +115,59 @@ def run_stage(stage: str, path: Path, workers: int, config_path: str | None) -> 
     if queue is not None:
         queue.close()
     return StageResult(stage, workers, summary.written, texts_mb, seconds, _peak_rss_mb())
+
+
+def _classify_stage(path: Path, config) -> StageResult:
+    """The classifiers alone (features + both models), on reports already analysed."""
+    from .classify import load_current, make_inputs
+    from .clean import clean_text
+    from .ingest import parse_time
+    from .nlp import analyse_text, get_nlp
+
+    nlp, model = get_nlp(config), load_current(config)
+    analysed = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            rec = json.loads(line)
+            text, title = clean_text(rec["text"]), clean_text(rec.get("title") or "")
+            rec_at = parse_time(rec["received_at"])
+            analysed.append((analyse_text(nlp, text, title, rec_at), title, rec_at))
+    mb = sum(len(a.doc.user_data["triage_text"].encode("utf-8")) for a, _, _ in analysed) / 1e6
+    t0 = time.perf_counter()
+    for i in range(0, len(analysed), 64):
+        chunk = analysed[i:i + 64]
+        inputs = [make_inputs(a.doc, title, a.title_words, a.facts, rec_at) for a, title, rec_at in chunk]
+        model.predict(inputs, [a.facts for a, _, _ in chunk], [r for _, _, r in chunk], config)
+    return StageResult("classify", 1, len(analysed), mb, time.perf_counter() - t0, _peak_rss_mb())
+
+
+def _train_stage(path: Path, n: int, config) -> StageResult:
+    """``train`` on the first ``n`` labeled reports of ``path`` (dev: the corpus dev split)."""
+    from .corpus import load_split
+    from .train import train
+
+    with open(path, encoding="utf-8") as fh:
+        records = [json.loads(line) for _, line in zip(range(n), fh)]
+    mb = sum(len(r["text"].encode("utf-8")) for r in records) / 1e6
+    t0 = time.perf_counter()
+    train(records, load_split("dev"), config=config)
+    return StageResult("train", 1, len(records), mb, time.perf_counter() - t0, _peak_rss_mb())
+
+
+def make_labeled_input(out: Path, n: int) -> int:
+    """``n`` labeled reports: the train split repeated, each copy with its own id and marker."""
+    from .corpus import CORPUS_DIR
+
+    base = [json.loads(l) for l in open(CORPUS_DIR / "train.jsonl", encoding="utf-8") if l.strip()]
+    with open(out, "w", encoding="utf-8") as fh:
+        for i in range(n):
+            rec = dict(base[i % len(base)])
+            copy = i // len(base)
+            if copy:
+                rec["id"] = f"{rec['id']}-c{copy}"
+                rec["text"] = rec["text"] + f"\n（第{copy}份）"
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    return n
 
 
 def run_child(stage: str, path: Path, workers: int, config_path: str | None) -> StageResult:

@@ -148,6 +148,6 @@ def test_bench_runs_every_stage(tmp_path):
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     stages = [(s["stage"], s["workers"]) for s in data["stages"]]
-    assert stages == [("jieba", 1), ("pipeline", 1), ("pipeline", 2), ("queue", 1), ("queue", 2)]
+    assert stages == [("jieba", 1), ("classify", 1), ("pipeline", 1), ("pipeline", 2), ("queue", 1), ("queue", 2)]
     assert all(s["reports"] == data["reports"] for s in data["stages"])
     assert data["stages"][0]["ratio_to_jieba"] == 1.0
