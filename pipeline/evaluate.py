@@ -73,10 +73,8 @@ def evaluate_screening(data: Prepared, urgencies: list[str], config: Config | No
     per_flag = {f: {"tp": 0, "fp": 0, "fn": 0} for f in FLAGS}
     honest = honest_flagged = 0
     errors = []
-    for rec, facts, rec_at, inp, urg in zip(data.records, data.facts, data.received, data.inputs, urgencies):
-        from .clean import clean_text
-
-        res = screener.screen(clean_text(rec["text"]), rec.get("title", ""), facts, urg, rec_at, flag_model)
+    for rec, text, facts, rec_at, urg in zip(data.records, data.texts, data.facts, data.received, urgencies):
+        res = screener.screen(text, rec.get("title", ""), facts, urg, rec_at, flag_model)
         gold = set(rec.get("flags", []))
         got = set(res.flags)
         for f in FLAGS:

@@ -480,19 +480,27 @@ _RANK = {"组": 6, "屯": 6, "村": 5, "社区": 5, "居委会": 5, "镇": 4, "�
          "旗": 3, "市": 2, "州": 2, "盟": 2, "省": 1, "自治区": 1}
 
 
+_CHAIN = re.compile(r"(?:[\u4e00-\u9fff]{1,6}?(?:省|自治区|市|州|县|区|旗|镇|乡|街道|村|社区|居委会|屯))+"
+                    r"(?:[一二三四五六七八九十\d]{1,2}组)?")
+
+
+def _trim(text: str, s: int, e: int, keep: int) -> tuple[int, int]:
+    """Start a matched name after the last character that cannot be inside a name, and
+    after leading function words, keeping at least ``keep`` characters."""
+    inner = [i for i in range(s, e - 1) if text[i] in _STOP]
+    if inner:
+        s = inner[-1] + 1
+    while e - s > keep and text[s] in _LEAD:
+        s += 1
+    return s, e
+
+
 def find_places(text: str, facts: Facts) -> None:
     """Places named in the text (administrative chains and named sites); the most specific wins."""
     site_re, not_places = _site_regex()
-    chain_re = re.compile(r"(?:[\u4e00-\u9fff]{1,6}?(?:省|自治区|市|州|县|区|旗|镇|乡|街道|村|社区|居委会|屯))+"
-                          r"(?:[一二三四五六七八九十\d]{1,2}组)?")
     found: list[tuple[int, Mention]] = []
-    for m in chain_re.finditer(text):
-        s, e = m.start(), m.end()
-        inner = [i for i in range(s, e - 1) if text[i] in _STOP]
-        if inner:
-            s = inner[-1] + 1
-        while e - s > 2 and text[s] in _LEAD:
-            s += 1
+    for m in _CHAIN.finditer(text):
+        s, e = _trim(text, m.start(), m.end(), 2)
         name = text[s:e]
         # Trim trailing parts that are not names (城区, 辖区...) and reject common words.
         if name in not_places or any(name.endswith(w) and len(name) <= len(w) + 1 for w in not_places):
@@ -503,12 +511,7 @@ def find_places(text: str, facts: Facts) -> None:
         rank = _RANK.get(suffix.group(1), 0) if suffix else (6 if name.endswith("组") else 0)
         found.append((rank, Mention("place", s, e, name, rank)))
     for m in site_re.finditer(text):
-        s, e = m.start(), m.end()
-        inner = [i for i in range(s, e - 1) if text[i] in _STOP]
-        if inner:
-            s = inner[-1] + 1
-        while e - s > 3 and text[s] in _LEAD:
-            s += 1
+        s, e = _trim(text, m.start(), m.end(), 3)
         name = text[s:e]
         if name in not_places or len(name) < 3:
             continue

@@ -34,6 +34,7 @@ class Processed:
 
     report: Report
     analysis: object
+    title: str = ""  # the cleaned title the classifiers saw
     prediction: object = None
     screening: object = None
     record: dict = field(default_factory=dict)
@@ -80,7 +81,7 @@ class Processor:
         from .nlp import analyse_text
 
         title = clean_text(report.title) if report.title else ""
-        return Processed(report, analyse_text(self.nlp, report.text, title, report.received_at))
+        return Processed(report, analyse_text(self.nlp, report.text, title, report.received_at), title=title)
 
     def finish(self, batch: list[Processed]) -> list[Processed]:
         """Classify a batch, screen each report and build its output record."""
@@ -90,7 +91,7 @@ class Processor:
 
         preds = [None] * len(batch)
         if self.model is not None and batch:
-            inputs = [make_inputs(p.analysis.doc, clean_text(p.report.title or ""), p.analysis.title_words,
+            inputs = [make_inputs(p.analysis.doc, p.title, p.analysis.title_words,
                                   p.analysis.facts, p.report.received_at) for p in batch]
             preds = self.model.predict(inputs, [p.analysis.facts for p in batch],
                                        [p.report.received_at for p in batch], self.config)

@@ -34,22 +34,24 @@ class Prepared:
     inputs: list[Inputs]
     facts: list
     received: list[datetime]
+    texts: list[str]  # cleaned, as the stages saw them
 
 
 def prepare(records: list[dict], config: Config | None = None) -> Prepared:
     """Clean and analyse labeled records with the same stages ``triage process`` runs."""
     config = config or load_config()
     nlp = get_nlp(config)
-    inputs, facts, received = [], [], []
+    inputs, facts, received, texts = [], [], [], []
     for rec in records:
         text = clean_text(rec["text"])
+        texts.append(text)
         title = clean_text(rec.get("title") or "")
         rec_at = parse_time(rec["received_at"], config.ingest.timezone)
         a = analyse_text(nlp, text, title, rec_at)
         inputs.append(make_inputs(a.doc, title, a.title_words, a.facts, rec_at))
         facts.append(a.facts)
         received.append(rec_at)
-    return Prepared(records, inputs, facts, received)
+    return Prepared(records, inputs, facts, received, texts)
 
 
 def evaluate_model(model: Model, data: Prepared, config: Config | None = None) -> dict:
@@ -143,8 +145,8 @@ def _screen_features(data: Prepared, urgencies: list[str], config: Config):
 
     screener = Screener(config)
     feats, evidence = [], []
-    for rec, facts, rec_at, urg in zip(data.records, data.facts, data.received, urgencies):
-        text, title = clean_text(rec["text"]), rec.get("title", "")
+    for rec, text, facts, rec_at, urg in zip(data.records, data.texts, data.facts, data.received, urgencies):
+        title = rec.get("title", "")
         res = screener.screen(text, title, facts, urg, rec_at)
         feats.append(flag_features(res, facts, urg, title, text))
         evidence.append({s.flag for s in res.signals})
