@@ -152,11 +152,13 @@ def _fail(exc) -> click.ClickException:
 @click.option("--from-queue", "queue_db", type=click.Path(dir_okay=False),
               help="Also train on the editors' corrected labels in this queue database.")
 @click.option("--seed", default=13, show_default=True, help="Random seed.")
+@click.option("--family", "families", multiple=True, type=click.Choice(["logreg", "cnb", "svm", "vote"]),
+              help="Model families to compare (repeatable; default logreg, cnb and their soft vote).")
 @click.option("--promote", is_flag=True, help="Make the new version current if it is not worse on dev.")
 @click.option("--force", is_flag=True, help="With --promote: make it current even if worse.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
-def train(ctx, corpus_dir, queue_db, seed, promote, force, as_json):
+def train(ctx, corpus_dir, queue_db, seed, families, promote, force, as_json):
     """Train focus and urgency classifiers on the train split (plus queue corrections),
     compare model families on dev, and save a new model version."""
     from pathlib import Path
@@ -190,7 +192,8 @@ def train(ctx, corpus_dir, queue_db, seed, promote, force, as_json):
                 train_records.append(r)
     log = (lambda m: None) if as_json else (lambda m: click.echo(m, err=True))
     try:
-        model, report = do_train(train_records, dev_records, seed=seed, config=config, log=log)
+        kwargs = {"families": families} if families else {}
+        model, report = do_train(train_records, dev_records, seed=seed, config=config, log=log, **kwargs)
     except TriageError as exc:
         raise _fail(exc)
     version_dir = save_version(model, config.classify.models_path)

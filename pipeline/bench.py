@@ -123,6 +123,7 @@ def _classify_stage(path: Path, config) -> StageResult:
     from .clean import clean_text
     from .ingest import parse_time
     from .nlp import analyse_text, get_nlp
+    from .run import BATCH
 
     nlp, model = get_nlp(config), load_current(config)
     analysed = []
@@ -134,8 +135,8 @@ def _classify_stage(path: Path, config) -> StageResult:
             analysed.append((analyse_text(nlp, text, title, rec_at), title, rec_at))
     mb = sum(len(a.doc.user_data["triage_text"].encode("utf-8")) for a, _, _ in analysed) / 1e6
     t0 = time.perf_counter()
-    for i in range(0, len(analysed), 64):
-        chunk = analysed[i:i + 64]
+    for i in range(0, len(analysed), BATCH):
+        chunk = analysed[i:i + BATCH]
         inputs = [make_inputs(a.doc, title, a.title_words, a.facts, rec_at) for a, title, rec_at in chunk]
         model.predict(inputs, [a.facts for a, _, _ in chunk], [r for _, _, r in chunk], config)
     return StageResult("classify", 1, len(analysed), mb, time.perf_counter() - t0, _peak_rss_mb())

@@ -33,8 +33,6 @@ CARD_FILE = "card.json"
 SEVERITY_RANK = {"一般": 1, "较大": 2, "重大": 3, "特别重大": 4}
 # The only types a model file may contain; anything else is refused at load time.
 TRUSTED_TYPES = frozenset({
-    "sklearn.feature_extraction.text.TfidfVectorizer",
-    "sklearn.feature_extraction.text.TfidfTransformer",
     "sklearn.feature_extraction._dict_vectorizer.DictVectorizer",
     "sklearn.calibration.CalibratedClassifierCV",
     "sklearn.calibration._CalibratedClassifier",
@@ -42,7 +40,7 @@ TRUSTED_TYPES = frozenset({
     "sklearn.svm._classes.LinearSVC",
     "sklearn.linear_model._logistic.LogisticRegression",
     "sklearn.naive_bayes.ComplementNB",
-    "sklearn.ensemble._voting.VotingClassifier",
+    "pipeline.classify.SoftVote",
     "sklearn.utils._bunch.Bunch",
     "sklearn.preprocessing._label.LabelEncoder",
     "sklearn.model_selection._split.StratifiedKFold",
@@ -55,6 +53,7 @@ TRUSTED_TYPES = frozenset({
 })
 
 _DIGITS = re.compile(r"\d")
+_DIGIT_CHARS = frozenset("0123456789０１２３４５６７８９")
 
 
 # ---------------------------------------------------------------- features
@@ -112,7 +111,7 @@ def _cues() -> dict[str, re.Pattern]:
 class Inputs:
     """What the classifiers see of one report."""
 
-    words: str  # space-joined jieba tokens (title + text), numbers folded
+    words: list[str]  # jieba tokens of title, "‖", text; numbers folded to <NUM>
     chars: str  # title + text with digits folded, for character n-grams
     facts: dict[str, float]
 
@@ -121,75 +120,89 @@ def make_inputs(doc, title: str, title_words: list[str], facts: Facts | None,
                 received_at: datetime | None) -> Inputs:
     """Inputs from the nlp stage's ``Doc`` (its tokens are reused) and the title's words."""
     body = doc.user_data.get("triage_words") or [t.text for t in doc]
-    words = [w for w in title_words if not w.isspace()] + ["‖"] + [w for w in body if not w.isspace()]
-    words = ["<NUM>" if _DIGITS.match(w) else w for w in words]
+    words = [("<NUM>" if w[0] in _DIGIT_CHARS else w) for part in (title_words, ("‖",), body) for w in part
+             if w and not w.isspace()]
     from .facts import doc_text
 
     text = doc_text(doc)
     chars = _DIGITS.sub("0", f"{title}\n{text}")
-    return Inputs(" ".join(words), chars, fact_features(facts, title, text, received_at))
+    return Inputs(words, chars, fact_features(facts, title, text, received_at))
 
 
 class Featurizer:
-    """Word TF-IDF + character n-gram TF-IDF + fact indicators, stacked into one matrix."""
+    """Word 1-2-gram TF-IDF + character 1-3-gram TF-IDF + fact indicators, stacked.
+
+    The n-grams are hashed with numpy (``pipeline.ngrams``) rather than built as strings:
+    same features, a fraction of the time."""
 
     def __init__(self, fact_weight: float = 1.0):
         from sklearn.feature_extraction import DictVectorizer
-        from sklearn.feature_extraction.text import TfidfVectorizer
 
-        self.word = TfidfVectorizer(token_pattern=r"\S+", lowercase=False, ngram_range=(1, 2), min_df=2,
-                                    sublinear_tf=True, max_features=30000, dtype=np.float32)
-        self.char = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), min_df=2, sublinear_tf=True,
-                                    max_features=40000, dtype=np.float32)
+        from .ngrams import HashedTfidf
+
+        self.vocabulary: dict[str, int] = {}
+        self.word = HashedTfidf((1, 2), min_df=2)
+        self.char = HashedTfidf((1, 3), min_df=2)
         self.facts = DictVectorizer(dtype=np.float32)
         self.fact_weight = fact_weight
 
+    def _word_seqs(self, inputs: list[Inputs]):
+        from .ngrams import word_ids
+
+        return [word_ids(i.words, self.vocabulary) for i in inputs]
+
     def fit(self, inputs: list[Inputs]) -> "Featurizer":
-        self.word.fit([i.words for i in inputs])
-        self.char.fit([i.chars for i in inputs])
-        # stop_words_ lists every term cut by min_df/max_features: only for introspection
-        # (sklearn's docs), and by far the largest part of a saved model.
-        for vec in (self.word, self.char):
-            if hasattr(vec, "stop_words_"):
-                delattr(vec, "stop_words_")
+        from .ngrams import code_points
+
+        vocab: dict[str, int] = {}
+        for i in inputs:
+            for w in i.words:
+                if w not in vocab:
+                    vocab[w] = len(vocab) + 1
+        self.vocabulary = vocab
+        self.word.fit(self._word_seqs(inputs))
+        self.char.fit([code_points(i.chars) for i in inputs])
         self.facts.fit([i.facts for i in inputs] + [{"dead>0": 1.0}])
         return self
+
+    @property
+    def n_text_features(self) -> int:
+        return self.word.n_features + self.char.n_features
 
     def transform(self, inputs: list[Inputs], with_facts: bool = True):
         from scipy import sparse
 
-        blocks = [self.word.transform([i.words for i in inputs]), self.char.transform([i.chars for i in inputs])]
+        from .ngrams import code_points
+
+        blocks = [self.word.transform(self._word_seqs(inputs)),
+                  self.char.transform([code_points(i.chars) for i in inputs])]
         if with_facts:
             blocks.append(self.facts.transform([i.facts for i in inputs]) * self.fact_weight)
         return sparse.hstack(blocks, format="csr")
 
     def to_state(self) -> dict:
-        """What is saved. A vocabulary goes as one array of terms (ordered by column), not as
-        a dict: skops writes a dict entry by entry, which made files of 60 MB and minutes."""
-        import copy
-
-        state = {"facts": self.facts, "fact_weight": self.fact_weight}
-        for name in ("word", "char"):
-            vec = copy.copy(getattr(self, name))
-            terms = sorted(vec.vocabulary_, key=vec.vocabulary_.get)
-            del vec.vocabulary_
-            state[name], state[name + "_terms"] = vec, np.array(terms, dtype=str)
-        return state
+        """What is saved. The vocabulary goes as one array of terms (ordered by id), not as a
+        dict: skops writes a dict entry by entry, which made files of 60 MB and minutes."""
+        terms = sorted(self.vocabulary, key=self.vocabulary.get)
+        return {"facts": self.facts, "fact_weight": self.fact_weight, "word": self.word.to_state(),
+                "char": self.char.to_state(), "terms": np.array(terms, dtype=str)}
 
     @classmethod
     def from_state(cls, state: dict) -> "Featurizer":
+        from .ngrams import HashedTfidf
+
         obj = cls.__new__(cls)
-        obj.word, obj.char, obj.facts = state["word"], state["char"], state["facts"]
-        for name in ("word", "char"):
-            getattr(obj, name).vocabulary_ = {str(t): i for i, t in enumerate(state[name + "_terms"])}
-        obj.fact_weight = float(state["fact_weight"])
+        obj.facts, obj.fact_weight = state["facts"], float(state["fact_weight"])
+        obj.word, obj.char = HashedTfidf.from_state(state["word"]), HashedTfidf.from_state(state["char"])
+        obj.vocabulary = {str(t): i + 1 for i, t in enumerate(state["terms"])}
         return obj
 
 
 # ---------------------------------------------------------------- model families
 
 def make_estimator(family: str, seed: int):
-    """A classifier of the named family with calibrated probabilities."""
+    """An unfitted classifier of the named family with calibrated probabilities
+    (``vote`` is built from fitted members: see ``SoftVote``)."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
@@ -204,14 +217,30 @@ def make_estimator(family: str, seed: int):
         return LogisticRegression(C=20.0, max_iter=3000, class_weight="balanced", random_state=seed)
     if family == "cnb":
         return CalibratedClassifierCV(ComplementNB(alpha=0.3), method="sigmoid", cv=cv, ensemble=False)
-    if family == "vote":
-        from sklearn.ensemble import VotingClassifier
-
-        return VotingClassifier([(f, make_estimator(f, seed)) for f in ("svm", "logreg", "cnb")], voting="soft")
     raise ValueError(f"unknown model family {family!r}")
 
 
-FAMILIES = ("svm", "logreg", "cnb", "vote")  # vote: soft vote of the other three
+class SoftVote:
+    """The mean of fitted members' probabilities (a soft vote). The members are fitted once
+    for the comparison and reused here, not fitted again."""
+
+    def __init__(self, members: list):
+        self.members = list(members)
+        self.classes_ = self.members[0].classes_
+        for m in self.members[1:]:
+            if list(m.classes_) != list(self.classes_):
+                raise ValueError("soft vote members disagree on the classes")
+
+    def predict_proba(self, x) -> np.ndarray:
+        return np.mean([m.predict_proba(x) for m in self.members], axis=0)
+
+    def predict(self, x) -> np.ndarray:
+        return np.asarray(self.classes_)[self.predict_proba(x).argmax(axis=1)]
+
+
+FAMILIES = ("logreg", "cnb", "svm", "vote")
+VOTE_MEMBERS = ("logreg", "cnb")  # the soft vote's members
+DEFAULT_FAMILIES = ("logreg", "cnb", "vote")  # svm: on request (slowest to calibrate, never best on dev)
 
 
 # ---------------------------------------------------------------- metrics
@@ -251,13 +280,16 @@ def format_metrics(name: str, m: dict) -> str:
 
 
 def flash_threshold_from(p_flash: np.ndarray, pred: list[str], y_true: list[str], target: float = 0.97) -> float:
-    """The lowest flash probability that makes a report flash: the largest threshold whose dev
-    flash recall reaches ``target`` (ties: best macro-F1), or 0.5 if none does."""
+    """The flash probability from which a report is flash, chosen on dev: among the thresholds
+    whose flash recall reaches ``target`` (or all, if none does) the best urgency macro-F1;
+    on a tie the higher flash recall (a missed flash report is the worst error), then the
+    higher threshold."""
     best, best_key = 1.0, None
     for t in np.round(np.arange(0.15, 0.55, 0.025), 3):
         y = ["flash" if pf >= t else p for pf, p in zip(p_flash, pred)]
         m = evaluate_predictions(y_true, y, URGENCY)
-        key = (m["per_class"]["flash"]["recall"] >= target, m["macro_f1"], t)
+        recall = m["per_class"]["flash"]["recall"]
+        key = (recall >= target, m["macro_f1"], recall, t)
         if best_key is None or key > best_key:
             best, best_key = float(t), key
     return best
@@ -314,7 +346,7 @@ class Model:
     def predict_proba(self, inputs: list[Inputs]) -> tuple[np.ndarray, np.ndarray]:
         x_urg = self.featurizer.transform(inputs, with_facts=True)
         # The focus model sees the same text columns without the fact block (the last ones).
-        x_focus = x_urg[:, : x_urg.shape[1] - len(self.featurizer.facts.vocabulary_)]
+        x_focus = x_urg[:, : self.featurizer.n_text_features]
         return self.focus_clf.predict_proba(x_focus), self.urgency_clf.predict_proba(x_urg)
 
     def predict(self, inputs: list[Inputs], facts_list: list[Facts | None], received: list[datetime | None],
@@ -351,8 +383,8 @@ class Model:
 def decide_urgency(model_urgency: str, proba: dict[str, float], facts: Facts | None,
                    received_at: datetime | None, config: Config) -> tuple[str, list[str]]:
     """The model's urgency, raised to flash where the rules are clear (labels.md): a death,
-    people missing or trapped, or a severity grade of 较大 and above, in an event that is
-    recent. Returns the reasons."""
+    people missing or trapped, several (two or more) seriously injured, or a severity grade of
+    较大 and above, in an event that is recent. Returns the reasons."""
     names = load_labels().name
     reasons = [f"模型判断为{names(model_urgency)}（概率{proba.get(model_urgency, 0):.2f}）"]
     if facts is None or model_urgency == "flash":
@@ -363,6 +395,8 @@ def decide_urgency(model_urgency: str, proba: dict[str, float], facts: Facts | N
         rule = f"有人员死亡（{facts.dead}人）"
     elif (facts.missing or 0) > 0 or (facts.trapped or 0) > 0:
         rule = f"有人员失踪失联或被困（{(facts.missing or 0) + (facts.trapped or 0)}人）"
+    elif (facts.serious or 0) >= 2:
+        rule = f"多人重伤（{facts.serious}人）"
     elif grade and SEVERITY_RANK.get(grade, 0) >= SEVERITY_RANK["较大"]:
         rule = f"事件等级为{grade}（{'；'.join(grade_reasons)}）"
     if rule is None:

@@ -20,7 +20,7 @@ from .ingest import iter_reports
 from .records import BatchSummary, Report
 
 log = logging.getLogger("triage")
-BATCH = 64
+BATCH = 256
 
 
 def content_id(text: str) -> str:

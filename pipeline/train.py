@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .classify import (FAMILIES, Featurizer, Inputs, Model, current_version, data_hash, evaluate_predictions,
+from .classify import (DEFAULT_FAMILIES, FAMILIES, VOTE_MEMBERS, Featurizer, SoftVote, Inputs, Model, current_version, data_hash, evaluate_predictions,
                        flash_threshold_from,
                        library_versions, load_model_dir, make_estimator, make_inputs, review_threshold_from,
                        save_model, set_current)
@@ -37,21 +37,46 @@ class Prepared:
     texts: list[str]  # cleaned, as the stages saw them
 
 
-def prepare(records: list[dict], config: Config | None = None) -> Prepared:
-    """Clean and analyse labeled records with the same stages ``triage process`` runs."""
-    config = config or load_config()
+def _analyse_records(records: list[dict], config: Config) -> list[tuple]:
     nlp = get_nlp(config)
-    inputs, facts, received, texts = [], [], [], []
+    out = []
     for rec in records:
         text = clean_text(rec["text"])
-        texts.append(text)
         title = clean_text(rec.get("title") or "")
         rec_at = parse_time(rec["received_at"], config.ingest.timezone)
         a = analyse_text(nlp, text, title, rec_at)
-        inputs.append(make_inputs(a.doc, title, a.title_words, a.facts, rec_at))
-        facts.append(a.facts)
-        received.append(rec_at)
-    return Prepared(records, inputs, facts, received, texts)
+        out.append((make_inputs(a.doc, title, a.title_words, a.facts, rec_at), a.facts, rec_at, text))
+    return out
+
+
+_PREP_CONFIG: Config | None = None
+
+
+def _prepare_chunk(records: list[dict]) -> list[tuple]:
+    return _analyse_records(records, _PREP_CONFIG)
+
+
+def _init_prepare(config: Config) -> None:
+    global _PREP_CONFIG
+    _PREP_CONFIG = config
+
+
+def prepare(records: list[dict], config: Config | None = None, workers: int = 1) -> Prepared:
+    """Clean and analyse labeled records with the same stages ``triage process`` runs, in
+    ``workers`` processes when there are enough records to be worth it."""
+    config = config or load_config()
+    if workers > 1 and len(records) >= 400:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+        size = 200
+        chunks = [records[i:i + size] for i in range(0, len(records), size)]
+        with ctx.Pool(workers, initializer=_init_prepare, initargs=(config,)) as pool:
+            rows = [row for part in pool.imap(_prepare_chunk, chunks) for row in part]
+    else:
+        rows = _analyse_records(records, config)
+    return Prepared(records, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+                    [r[3] for r in rows])
 
 
 def evaluate_model(model: Model, data: Prepared, config: Config | None = None) -> dict:
@@ -69,10 +94,23 @@ def evaluate_model(model: Model, data: Prepared, config: Config | None = None) -
             "needs_review": sum(1 for p in preds if p.needs_review), "n": len(preds)}
 
 
-def train(train_records: list[dict], dev_records: list[dict], seed: int = 13, families=FAMILIES,
-          config: Config | None = None, log=lambda msg: None) -> tuple[Model, dict]:
-    """Fit every family, compare on dev, keep the best per task. Returns the model and a report."""
+def _fit_one(family: str, task: str, x, y, seed: int):
+    return (family, task), make_estimator(family, seed).fit(x, y)
+
+
+def train(train_records: list[dict], dev_records: list[dict], seed: int = 13, families=DEFAULT_FAMILIES,
+          config: Config | None = None, log=lambda msg: None, workers: int | None = None) -> tuple[Model, dict]:
+    """Fit the model families, compare them on dev, keep the best per task. Returns the model
+    and a report. ``workers`` processes analyse the texts and fit the models (default: the
+    machine's cores, at most 2 for the fits, which hold the feature matrix each)."""
+    import os
+
     config = config or load_config()
+    workers = workers or os.cpu_count() or 1
+    families = tuple(families)
+    unknown = set(families) - set(FAMILIES)
+    if unknown:
+        raise ModelError("未知的模型类型: " + "、".join(sorted(unknown)) + "（可选: " + "、".join(FAMILIES) + "）")
     from collections import Counter
 
     for task in ("focus", "urgency"):
@@ -82,30 +120,46 @@ def train(train_records: list[dict], dev_records: list[dict], seed: int = 13, fa
             raise ModelError(f"训练数据太少：{task} 的类别 " + "、".join(f"{c}（{n}条）" for c, n in short.items())
                              + " 不足5条，无法做5折交叉验证校准")
     t0 = time.perf_counter()
-    tr = prepare(train_records, config)
-    dv = prepare(dev_records, config)
+    tr = prepare(train_records, config, workers)
+    dv = prepare(dev_records, config, workers)
     log(f"analysed {len(train_records)} train and {len(dev_records)} dev reports in {time.perf_counter() - t0:.1f}s")
+    t1 = time.perf_counter()
     feat = Featurizer().fit(tr.inputs)
-    xf_tr, xu_tr = feat.transform(tr.inputs, with_facts=False), feat.transform(tr.inputs, with_facts=True)
-    xf_dv, xu_dv = feat.transform(dv.inputs, with_facts=False), feat.transform(dv.inputs, with_facts=True)
+    n_text = feat.n_text_features
+    xu_tr, xu_dv = feat.transform(tr.inputs), feat.transform(dv.inputs)
+    xf_tr, xf_dv = xu_tr[:, :n_text], xu_dv[:, :n_text]
+    log(f"features: {n_text} text columns + {len(feat.facts.vocabulary_)} fact columns in "
+        f"{time.perf_counter() - t1:.1f}s")
     yf_tr = [r["focus"] for r in train_records]
     yu_tr = [r["urgency"] for r in train_records]
     yf_dv = [r["focus"] for r in dev_records]
     yu_dv = [r["urgency"] for r in dev_records]
+    single = [f for f in FAMILIES if f != "vote" and (f in families or ("vote" in families and f in VOTE_MEMBERS))]
+    jobs = [(f, task) for f in single for task in ("focus", "urgency")]
+    # the slowest fits first, so that two processes finish together
+    jobs.sort(key=lambda j: (j[0] == "cnb", j[1] == "urgency"))
+    t1 = time.perf_counter()
+    data = {"focus": (xf_tr, yf_tr), "urgency": (xu_tr, yu_tr)}
+    if min(workers, 2) > 1:
+        from joblib import Parallel, delayed
+
+        done = Parallel(n_jobs=min(workers, 2))(delayed(_fit_one)(f, t, *data[t], seed) for f, t in jobs)
+    else:
+        done = [_fit_one(f, t, *data[t], seed) for f, t in jobs]
+    fitted: dict[tuple[str, str], object] = dict(done)
+    log(f"fitted {len(jobs)} models in {time.perf_counter() - t1:.1f}s")
+    if "vote" in families:
+        for task in ("focus", "urgency"):
+            fitted[("vote", task)] = SoftVote([fitted[(m, task)] for m in VOTE_MEMBERS])
     comparison: dict[str, dict] = {}
-    fitted: dict[tuple[str, str], object] = {}
     for family in families:
-        t1 = time.perf_counter()
-        cf = make_estimator(family, seed).fit(xf_tr, yf_tr)
-        cu = make_estimator(family, seed).fit(xu_tr, yu_tr)
-        fitted[(family, "focus")], fitted[(family, "urgency")] = cf, cu
+        cf, cu = fitted[(family, "focus")], fitted[(family, "urgency")]
         mf = evaluate_predictions(yf_dv, list(cf.predict(xf_dv)), FOCUS)
         mu = evaluate_predictions(yu_dv, list(cu.predict(xu_dv)), URGENCY)
         comparison[family] = {"focus_macro_f1": mf["macro_f1"], "urgency_macro_f1": mu["macro_f1"],
-                              "flash_recall": mu["per_class"]["flash"]["recall"],
-                              "fit_seconds": round(time.perf_counter() - t1, 2)}
+                              "flash_recall": mu["per_class"]["flash"]["recall"]}
         log(f"{family:<7} focus {mf['macro_f1']:.3f}  urgency {mu['macro_f1']:.3f}  "
-            f"flash recall {mu['per_class']['flash']['recall']:.3f}  ({time.perf_counter() - t1:.1f}s)")
+            f"flash recall {mu['per_class']['flash']['recall']:.3f}")
     best_f = max(families, key=lambda f: (comparison[f]["focus_macro_f1"], -families.index(f)))
     best_u = max(families, key=lambda f: (comparison[f]["urgency_macro_f1"], comparison[f]["flash_recall"],
                                           -families.index(f)))

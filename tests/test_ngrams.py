@@ -1,0 +1,54 @@
+"""The hashed n-gram TF-IDF: exact counts, no n-gram across documents, unseen n-grams dropped."""
+
+import numpy as np
+import pytest
+
+from pipeline.ngrams import HashedTfidf, code_points, word_ids
+
+
+def _dense(vec, texts):
+    return vec.transform([code_points(t) for t in texts]).toarray()
+
+
+def test_fit_keeps_ngrams_seen_in_min_df_documents():
+    vec = HashedTfidf((1, 2), min_df=2).fit([code_points(t) for t in ("火灾", "火灾伤", "洪水")])
+    # kept: 火, 灾, 火灾 (in two documents); not 伤, 灾伤, 洪, 水, 洪水
+    assert vec.n_features == 3
+    x = _dense(vec, ["洪水", "火"])
+    assert not x[0].any()  # nothing of 洪水 was kept
+    assert np.count_nonzero(x[1]) == 1 and x[1].max() == pytest.approx(1.0)
+
+
+def test_rows_are_l2_normalised_with_sublinear_counts():
+    vec = HashedTfidf((1, 1), min_df=1).fit([code_points("甲乙"), code_points("甲丙")])
+    row = _dense(vec, ["甲甲甲乙"])[0]
+    assert np.linalg.norm(row) == pytest.approx(1.0, abs=1e-6)
+    idf = dict(zip(vec.columns_, vec.idf_))
+    # 甲: tf 1+ln 3, idf ln(3/3)+1 = 1; 乙: tf 1, idf ln(3/2)+1
+    a, b = 1 + np.log(3), np.log(3 / 2) + 1
+    assert sorted(row[row > 0]) == pytest.approx(sorted([a / np.hypot(a, b), b / np.hypot(a, b)]), abs=1e-6)
+    assert len(idf) == 3
+
+
+def test_ngrams_do_not_cross_documents():
+    vec = HashedTfidf((2, 2), min_df=1).fit([code_points("甲乙")])
+    x = vec.transform([code_points("甲"), code_points("乙")])
+    assert x.nnz == 0  # 甲|乙 would only exist across the boundary
+    assert vec.transform([code_points("丙甲乙")]).nnz == 1
+
+
+def test_state_round_trip_gives_the_same_matrix():
+    docs = [code_points(t) for t in ("县城发生火灾", "乡镇发生洪灾", "发生火灾三起")]
+    vec = HashedTfidf((1, 3), min_df=2).fit(docs)
+    again = HashedTfidf.from_state(vec.to_state())
+    assert (vec.transform(docs) != again.transform(docs)).nnz == 0
+
+
+def test_word_ids_map_unknown_words_to_zero():
+    assert list(word_ids(["火灾", "未见", "伤亡"], {"火灾": 1, "伤亡": 2})) == [1, 0, 2]
+
+
+def test_empty_batch_and_empty_document():
+    vec = HashedTfidf((1, 2), min_df=1).fit([code_points("甲乙")])
+    assert vec.transform([]).shape == (0, vec.n_features)
+    assert vec.transform([code_points("")]).nnz == 0
