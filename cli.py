@@ -16,6 +16,7 @@ import sys
 import click
 
 EXIT_REJECTED = 3
+QUEUE_BATCH = 256  # reports put in the queue per transaction
 EXIT_NOTHING_OPEN = 4
 EXIT_NOT_FOUND = 5
 EXIT_CONFLICT = 6
@@ -97,19 +98,31 @@ def process(ctx, paths, out, errors_path, tokens, quiet, no_model, db_path, no_q
         import os
 
         workers = workers or os.cpu_count() or 1
-        for item in process_reports(paths, processor, summary, on_error, on_duplicate, workers=workers):
+        def emit(items):
+            results = [None] * len(items)
             if queue is not None:
                 try:
-                    res = queue.add(item)
+                    results = queue.add_many(items)
                 except TriageError as exc:
                     out.flush()
                     raise _QueueFailure(exc) from None
-                queued[res.status] += 1
-                if res.status == "conflict":
-                    click.echo(f"未入队 {safe(item.record['source'])}: 队列中已有 id {safe(res.id)} 的另一份内容", err=True)
-                else:
-                    item.record["event"], item.record["priority"] = res.event, res.priority
-            out.write(json.dumps(item.record, ensure_ascii=False) + "\n")
+            for item, res in zip(items, results):
+                if res is not None:
+                    queued[res.status] += 1
+                    if res.status == "conflict":
+                        click.echo(f"未入队 {safe(item.record['source'])}: 队列中已有 id {safe(res.id)} 的另一份内容",
+                                   err=True)
+                    else:
+                        item.record["event"], item.record["priority"] = res.event, res.priority
+                out.write(json.dumps(item.record, ensure_ascii=False) + "\n")
+
+        pending = []
+        for item in process_reports(paths, processor, summary, on_error, on_duplicate, workers=workers):
+            pending.append(item)
+            if len(pending) >= QUEUE_BATCH:
+                emit(pending)
+                pending = []
+        emit(pending)
     out.flush()
     if queue is not None:
         click.echo(f"入队 新增 {queued['new']} 份，已在队列 {queued['exists']} 份"

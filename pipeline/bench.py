@@ -95,7 +95,7 @@ def run_stage(stage: str, path: Path, workers: int, config_path: str | None) -> 
     if stage == "train":
         return _train_stage(path, workers, config)
     from .records import BatchSummary
-    from .run import Processor, process_reports
+    from .run import BATCH, Processor, process_reports
 
     processor = Processor(config)
     summary = BatchSummary()
@@ -106,11 +106,17 @@ def run_stage(stage: str, path: Path, workers: int, config_path: str | None) -> 
         db = Path(tempfile.mkdtemp(prefix="triage-bench-")) / "bench.db"
         queue = Queue(db, config)
     t0 = time.perf_counter()
+    pending = []
     for item in process_reports([path], processor, summary, lambda e: None, workers=workers):
         json.dumps(item.record, ensure_ascii=False)
         texts_mb += len(item.record["original"].encode("utf-8")) / 1e6
         if queue is not None:
-            queue.add(item)
+            pending.append(item)
+            if len(pending) >= BATCH:
+                queue.add_many(pending)
+                pending = []
+    if queue is not None:
+        queue.add_many(pending)
     seconds = time.perf_counter() - t0
     if queue is not None:
         queue.close()

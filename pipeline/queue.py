@@ -346,8 +346,18 @@ class Queue:
 
         Idempotent: a report whose id or cleaned text is already queued is not added again
         (``exists``). A new report is linked to its event thread in the same transaction."""
-        rec = dict(getattr(item, "record", item))
+        return self.add_many([item])[0]
+
+    def add_many(self, items) -> list[AddResult]:
+        """``add`` for a batch, in one transaction: all of the batch is queued or none of it
+        (a crash mid-batch leaves nothing half-done, and rerunning adds what is missing)."""
+        if not items:
+            return []
         now = self._now()
+        return self._tx(lambda c: [self._add_one(c, item, now) for item in items])
+
+    def _add_one(self, c, item, now: datetime) -> AddResult:
+        rec = dict(getattr(item, "record", item))
         received = self._received(rec["received_at"])
         chash = content_hash(rec["text"])
         prediction = {k: rec.get(k) for k in PREDICTION_KEYS}
@@ -360,38 +370,36 @@ class Queue:
             extra["event_given"] = rec["event"]
         original = (rec.get("original") if rec.get("original") is not None else rec["text"])
 
-        def tx(c):
-            rows = c.execute("SELECT id, content_hash, event_id, base_priority FROM items "
-                             "WHERE id = ? OR content_hash = ?", (rec["id"], chash)).fetchall()
-            if rows:
-                return self._existing(c, rows, rec["id"], chash, now)
-            event_id, similarity = self._link(c, rec, received, now)
-            cur = c.execute(
-                """INSERT INTO items (id, content_hash, source, unit, title, received_at, received_utc, queued_at,
-                       original, text, facts, severity, signals, prediction, extra, focus, urgency, flags,
-                       model_version, delay_minutes, event_id, base_priority, priority_parts, status, updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)
-                   ON CONFLICT DO NOTHING""",
-                (rec["id"], chash, rec.get("source") or "", rec.get("unit") or "", rec.get("title") or "",
-                 received.isoformat(timespec="seconds"), utc_text(received), utc_text(now),
-                 original.encode("utf-8", "surrogatepass"), rec["text"],
-                 json.dumps(rec.get("facts") or {}, ensure_ascii=False),
-                 json.dumps(rec.get("severity") or {"grade": None, "reasons": []}, ensure_ascii=False),
-                 json.dumps(rec.get("signals") or [], ensure_ascii=False),
-                 json.dumps(prediction, ensure_ascii=False), json.dumps(extra, ensure_ascii=False),
-                 rec.get("focus"), rec.get("urgency") or "routine",
-                 json.dumps(prediction["flags"], ensure_ascii=False), rec.get("model_version"),
-                 route.report_delay_minutes(rec), event_id, base,
-                 json.dumps([p.to_dict() for p in parts], ensure_ascii=False), utc_text(now)))
-            if cur.rowcount == 0:  # cannot happen under the write lock; kept as a guard
-                return AddResult("exists", rec["id"], event_id, None)
-            detail = {"event": event_id, "priority": priority, "model_version": rec.get("model_version")}
-            if similarity is not None:
-                detail["similarity"] = round(similarity, 3)
-            self._log(c, rec["id"], utc_text(now), "system", "queued", detail)
-            self._thread_signals(c, event_id, now)
-            return AddResult("new", rec["id"], event_id, priority)
-        return self._tx(tx)
+        rows = c.execute("SELECT id, content_hash, event_id, base_priority FROM items "
+                         "WHERE id = ? OR content_hash = ?", (rec["id"], chash)).fetchall()
+        if rows:
+            return self._existing(c, rows, rec["id"], chash, now)
+        event_id, similarity = self._link(c, rec, received, now)
+        cur = c.execute(
+            """INSERT INTO items (id, content_hash, source, unit, title, received_at, received_utc, queued_at,
+                   original, text, facts, severity, signals, prediction, extra, focus, urgency, flags,
+                   model_version, delay_minutes, event_id, base_priority, priority_parts, status, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)
+               ON CONFLICT DO NOTHING""",
+            (rec["id"], chash, rec.get("source") or "", rec.get("unit") or "", rec.get("title") or "",
+             received.isoformat(timespec="seconds"), utc_text(received), utc_text(now),
+             original.encode("utf-8", "surrogatepass"), rec["text"],
+             json.dumps(rec.get("facts") or {}, ensure_ascii=False),
+             json.dumps(rec.get("severity") or {"grade": None, "reasons": []}, ensure_ascii=False),
+             json.dumps(rec.get("signals") or [], ensure_ascii=False),
+             json.dumps(prediction, ensure_ascii=False), json.dumps(extra, ensure_ascii=False),
+             rec.get("focus"), rec.get("urgency") or "routine",
+             json.dumps(prediction["flags"], ensure_ascii=False), rec.get("model_version"),
+             route.report_delay_minutes(rec), event_id, base,
+             json.dumps([p.to_dict() for p in parts], ensure_ascii=False), utc_text(now)))
+        if cur.rowcount == 0:  # cannot happen under the write lock; kept as a guard
+            return AddResult("exists", rec["id"], event_id, None)
+        detail = {"event": event_id, "priority": priority, "model_version": rec.get("model_version")}
+        if similarity is not None:
+            detail["similarity"] = round(similarity, 3)
+        self._log(c, rec["id"], utc_text(now), "system", "queued", detail)
+        self._thread_signals(c, event_id, now)
+        return AddResult("new", rec["id"], event_id, priority)
 
     def _existing(self, c, rows, rid: str, chash: str, now: datetime) -> AddResult:
         same_id = next((r for r in rows if r["id"] == rid), None)

@@ -23,6 +23,7 @@ rise along a thread, the earlier report gets a ``concealment.thread_rising`` sig
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -145,6 +146,7 @@ def report_delay_minutes(record: dict) -> float | None:
 
 # ---------------------------------------------------------------- threads
 
+@lru_cache(maxsize=512)  # the texts of open threads are compared with every new report
 def shingles(text: str, k: int = SHINGLE) -> frozenset[str]:
     """Character k-grams of the text with whitespace and punctuation removed."""
     s = _NOT_TEXT.sub("", text or "")

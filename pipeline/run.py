@@ -134,7 +134,44 @@ class Processor:
 
 def _cleaned(paths, processor: Processor, summary: BatchSummary, on_error, on_duplicate) -> Iterator[Report]:
     """Read, clean and de-duplicate: the part of the run that stays in the main process."""
-    seen: dict[str, bytes] = {}
+    seen = SeenIds()
+    try:
+        yield from _cleaned_into(paths, processor, summary, on_error, on_duplicate, seen)
+    finally:
+        seen.close()
+
+
+class SeenIds:
+    """The ids read so far in a run, each with a digest of its cleaned text, kept in a
+    temporary SQLite file rather than a dict: a million ids cost ~170 MB as a dict, and the
+    run must stay in constant memory however large the inbox (the page cache is capped)."""
+
+    def __init__(self, cache_mb: int = 8):
+        import sqlite3
+        import tempfile
+
+        self._dir = tempfile.TemporaryDirectory(prefix="triage-seen-")
+        self._conn = sqlite3.connect(os.path.join(self._dir.name, "seen.db"), isolation_level=None)
+        for pragma in ("journal_mode = OFF", "synchronous = OFF", f"cache_size = -{cache_mb * 1024}"):
+            self._conn.execute(f"PRAGMA {pragma}")
+        self._conn.execute("CREATE TABLE seen (id TEXT PRIMARY KEY, digest BLOB NOT NULL) WITHOUT ROWID")
+        self._conn.execute("BEGIN")
+
+    def add(self, rid: str, digest: bytes) -> bytes | None:
+        """Remember ``rid``; returns the digest it was first seen with, or None if it is new."""
+        row = self._conn.execute("SELECT digest FROM seen WHERE id = ?", (rid,)).fetchone()
+        if row is not None:
+            return row[0]
+        self._conn.execute("INSERT INTO seen VALUES (?, ?)", (rid, digest))
+        return None
+
+    def close(self) -> None:
+        self._conn.close()
+        self._dir.cleanup()
+
+
+def _cleaned_into(paths, processor: Processor, summary: BatchSummary, on_error, on_duplicate,
+                  seen: SeenIds) -> Iterator[Report]:
     for item in iter_reports(paths, processor.config):
         summary.read += 1
         if isinstance(item, InputError):
@@ -148,8 +185,9 @@ def _cleaned(paths, processor: Processor, summary: BatchSummary, on_error, on_du
             on_error(err)
             continue
         digest = hashlib.blake2b(report.text.encode("utf-8"), digest_size=12).digest()
-        if report.id in seen:
-            if seen[report.id] == digest:
+        first = seen.add(report.id, digest)
+        if first is not None:
+            if first == digest:
                 summary.duplicates += 1
                 if on_duplicate:
                     on_duplicate(report, report.id)
@@ -158,7 +196,6 @@ def _cleaned(paths, processor: Processor, summary: BatchSummary, on_error, on_du
                 on_error(InputError(report.source, f"id {report.id} 与本批已读的另一份内容不同的报告重复",
                                     "bad_record"))
             continue
-        seen[report.id] = digest
         yield report
 
 

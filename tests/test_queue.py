@@ -729,3 +729,20 @@ def test_waiting_part_is_bounded(hours):
     config = load_config()
     part = route.waiting_part(NOW - timedelta(hours=hours), NOW, config)
     assert 0.0 <= part.points <= config.priority.waiting_cap
+
+
+def test_add_many_is_one_transaction_that_sees_its_own_batch(tmp_path, cfg):
+    from pipeline.queue import Queue
+
+    db = tmp_path / "q.db"
+    with Queue(db, load_config(cfg)) as q:
+        res = q.add_many([record(1), record(2), record(1), record(3, text="第2份报告的正文。")])
+        assert [r.status for r in res] == ["new", "new", "exists", "exists"]
+        assert res[3].id == "q-002"  # the same text already queued under another id
+        # a batch that fails midway leaves nothing of itself behind
+        bad = record(5)
+        del bad["received_at"]
+        with pytest.raises(KeyError):
+            q.add_many([record(4), bad])
+        assert q.add(record(4)).status == "new"
+    assert _count(db) == 3
