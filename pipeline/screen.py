@@ -140,17 +140,33 @@ class Screener:
         return out
 
     # ------------------------------------------------------------ omission
+    _NOT_A_NAME = re.compile(r"[一某个该本我各全每这那此其两几多]|部分|所在|乡里|村里|镇里|县里")
+
+    def _named_place(self, text: str) -> bool:
+        """A named village, township, street, road or community (not 一个村, 我乡, 某镇)."""
+        return any(not self._NOT_A_NAME.search(m.group()) for m in self.rx["omission.place_named"].finditer(text))
+
+    def _harm_event(self, text: str) -> re.Match | None:
+        """The first word of an event that can hurt people, skipping a harm word that is only
+        the cause or a fear (受台风影响, 担心泄漏)."""
+        not_event = self.rx["omission.harm_not_event"]
+        for m in self.harm.finditer(text):
+            if not not_event.search(text, max(0, m.start() - 12), m.start()):
+                return m
+        return None
+
     def omission(self, text: str, title: str, facts: Facts, urgency: str) -> list[Signal]:
         out = []
         m = self.rx["omission.admission"].search(text)
         if m:
             out.append(self._sig("omission.admission", "omission", f"文中承认此前漏报：“{m.group()}”",
                                  m.start(), m.end()))
-        if urgency not in ("flash", "urgent"):
+        if urgency not in ("flash", "urgent") or is_follow_up(title, text):
+            # Elements are checked on first reports; a 续报/终报 updates what was reported.
             return out
         # Evidence for a missing element: the sentence that reports the event.
         anchor = facts.event_time_mention.start if facts.event_time_mention else 0
-        harm = self.harm.search(text)
+        harm = self._harm_event(text)
         if harm and not facts.event_time_mention:
             anchor = harm.start()
         s, e = _sentence(text, anchor)
@@ -158,17 +174,24 @@ class Screener:
             out.append(self._sig("omission.time", "omission", "未写明事件发生的具体时间", s, e))
         if facts.place is None:
             out.append(self._sig("omission.place", "omission", "未写明事发地点", s, e))
-        if harm and not facts.casualties_stated:
+        else:
+            vague = self.rx["omission.place_vague"].search(text, s, e)
+            if vague and not self._named_place(text):
+                out.append(self._sig("omission.place", "omission", f"事发地点只写“{vague.group()}”，未写明具体地点",
+                                     vague.start(), vague.end()))
+        if harm and not facts.casualties_stated and not self.rx["omission.casualties_said"].search(text):
             out.append(self._sig("omission.casualties", "omission",
                                  f"涉及“{harm.group()}”，未说明人员伤亡情况（无伤亡也应写明）", harm.start(), harm.end()))
         if not self.rx["omission.cause"].search(text):
-            out.append(self._sig("omission.cause", "omission", "未说明事件原因或性质（原因不明也应写明正在调查）", s, e))
-        elif not self.rx["omission.cause_strong"].search(text):
-            out.append(self._sig("omission.cause_weak", "omission", "原因或性质交代不明确", s, e))
+            if self.rx["omission.cause_weak"].search(text):
+                out.append(self._sig("omission.cause_weak", "omission", "原因或性质交代不明确", s, e))
+            else:
+                out.append(self._sig("omission.cause", "omission", "未说明事件原因或性质（原因不明也应写明正在调查）", s, e))
         if not self.rx["omission.measures"].search(text):
-            out.append(self._sig("omission.measures", "omission", "未写明已采取的处置措施", s, e))
-        elif not self.rx["omission.measures_strong"].search(text):
-            out.append(self._sig("omission.measures_weak", "omission", "处置措施交代不具体", s, e))
+            if self.rx["omission.measures_weak"].search(text):
+                out.append(self._sig("omission.measures_weak", "omission", "处置措施交代不具体", s, e))
+            else:
+                out.append(self._sig("omission.measures", "omission", "未写明已采取的处置措施", s, e))
         return out
 
     # ------------------------------------------------------------ concealment
