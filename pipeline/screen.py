@@ -103,19 +103,44 @@ class Screener:
         return Signal(rule, flag, message, start, end, float(self.w[rule]))
 
     # ------------------------------------------------------------ delay
+    def _clock_time(self, text: str, facts: Facts, received_at: datetime):
+        """The time mention the reporting clock runs from: the extracted event time when it
+        names an hour, date or day and is not a planned time; else the first such mention."""
+        anchor, future = self.rx["delay.clock_anchor"], self.rx["delay.clock_future"]
+
+        def ok(m) -> bool:
+            return (m is not None and m.value is not None and anchor.search(m.text) is not None
+                    and not future.search(text, max(0, m.start - 8), m.start) and m.value <= received_at)
+
+        if facts.event_time is not None and ok(facts.event_time_mention):
+            return facts.event_time_mention
+        if facts.event_time is None:
+            return None
+        return next((m for m in facts.times if m.kind == "time" and ok(m)), None)
+
+    def _flash_grade(self, text: str, facts: Facts) -> bool:
+        return bool((facts.dead or 0) > 0 or (facts.missing or 0) > 0 or (facts.trapped or 0) > 0
+                    or self.rx["delay.flash_cue"].search(text))
+
     def delay(self, text: str, title: str, facts: Facts, urgency: str, received_at: datetime) -> list[Signal]:
         out = []
         deadline = self.config.deadlines.minutes(urgency)
         follow = is_follow_up(title, text)
         if deadline is not None and not follow:
-            if facts.event_time is not None and facts.event_time_mention is not None:
-                gap = (received_at - facts.event_time).total_seconds() / 60
+            clock = self._clock_time(text, facts, received_at)
+            if clock is not None:
+                m = clock
+                gap = (received_at - m.value).total_seconds() / 60
                 if gap > deadline:
-                    m = facts.event_time_mention
-                    out.append(self._sig(
-                        "delay.clock", "delay",
-                        f"事发时间{_fmt(facts.event_time)}，收到时间{_fmt(received_at)}，相隔{_gap(gap)}，"
-                        f"超过{URGENCY_NAMES[urgency]}信息{_gap(deadline)}的报送时限", m.start, m.end))
+                    msg = (f"事发时间{_fmt(m.value)}，收到时间{_fmt(received_at)}，相隔{_gap(gap)}，"
+                           f"超过{URGENCY_NAMES[urgency]}信息{_gap(deadline)}的报送时限")
+                    urgent = self.config.deadlines.minutes("urgent")
+                    if (urgency == "flash" and urgent is not None and gap <= urgent
+                            and not self._flash_grade(text, facts)):
+                        out.append(self._sig("delay.clock_unconfirmed", "delay",
+                                             msg + "（文中未见特急事件的要素，若按加急信息则未超时）", m.start, m.end))
+                    else:
+                        out.append(self._sig("delay.clock", "delay", msg, m.start, m.end))
             if facts.learned_time is not None:
                 gap = (received_at - facts.learned_time).total_seconds() / 60
                 learned = next((m for m in facts.times if m.value == facts.learned_time), None)
