@@ -198,7 +198,8 @@ class Screener:
         if facts.event_time is None:
             out.append(self._sig("omission.time", "omission", "未写明事件发生的具体时间", s, e))
         if facts.place is None:
-            out.append(self._sig("omission.place", "omission", "未写明事发地点", s, e))
+            if not self._named_place(text[s:e]):
+                out.append(self._sig("omission.place", "omission", "未写明事发地点", s, e))
         else:
             vague = self.rx["omission.place_vague"].search(text, s, e)
             if vague and not self._named_place(text):
