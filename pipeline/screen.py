@@ -180,7 +180,8 @@ class Screener:
                 return m
         return None
 
-    def omission(self, text: str, title: str, facts: Facts, urgency: str) -> list[Signal]:
+    def omission(self, text: str, title: str, facts: Facts, urgency: str,
+                 received_at: datetime | None = None) -> list[Signal]:
         out = []
         m = self.rx["omission.admission"].search(text)
         if m:
@@ -197,6 +198,11 @@ class Screener:
         s, e = _sentence(text, anchor)
         if facts.event_time is None:
             out.append(self._sig("omission.time", "omission", "未写明事件发生的具体时间", s, e))
+        elif received_at is not None and self._clock_time(text, facts, received_at) is None:
+            m = facts.event_time_mention
+            out.append(self._sig("omission.time", "omission", f"只写了“{m.text}”，未写明事件发生的日期和时间",
+                                 m.start, m.end) if m else
+                       self._sig("omission.time", "omission", "未写明事件发生的具体时间", s, e))
         if facts.place is None:
             if not self._named_place(text[s:e]):
                 out.append(self._sig("omission.place", "omission", "未写明事发地点", s, e))
@@ -283,7 +289,7 @@ class Screener:
         model is given, else by the rule weights reaching the threshold. Either way a flag
         needs a signal of its own."""
         signals = (self.delay(text, title, facts, urgency, received_at)
-                   + self.omission(text, title, facts, urgency)
+                   + self.omission(text, title, facts, urgency, received_at)
                    + self.concealment(text, facts, urgency))
         scores: dict[str, float] = {}
         for s in signals:
