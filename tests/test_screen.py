@@ -121,3 +121,117 @@ def test_every_flag_has_evidence(nlp, screener):
     res = run(nlp, screener, text, "flash", datetime(2026, 11, 25, 14, 30, tzinfo=TZ))
     for flag in res.flags:
         assert any(s.flag == flag and s.end > s.start for s in res.signals)
+
+
+# ---------------------------------------------------------------- element detectors
+
+RECEIVED = datetime(2026, 6, 10, 10, 30, tzinfo=TZ)
+
+HONEST_MORE = [
+    # cause as 受…影响, measures as 已组织 + 转移
+    ("今日9时50分许，受持续强降雨影响，红岩乡松林村三组一处边坡发生垮塌，冲毁民房1间，无人员伤亡。"
+     "乡政府已组织干部赶赴现场，转移受威胁群众5户18人，并设置警示标志。"),
+    # cause as 经初步查明…所致, measures as 立即启动应急预案 + 送医救治
+    ("今日9时40分许，金沙镇一食品厂发生液氨泄漏，2名工人受伤。经初步查明，系阀门密封件老化所致。"
+     "企业立即启动应急预案，伤者已送镇卫生院救治，周边50米已拉起警戒。"),
+    # nature of a gathering as 诉求, measures as 接待 + 疏导
+    ("今日9时许，约60名装修工人聚集在清河街道锦园小区售楼部门前，诉求为追讨被拖欠的工程款，无人员受伤。"
+     "街道已派员到场接待工人代表，派出所民警正在疏导，住建局已约谈开发商。"),
+    # nature unknown but admitted: 原因正在调查; measures: 正在搜救
+    ("今日8时30分许，沙河镇大桥村一辆三轮车坠入河中，1人失联，事故原因正在调查。"
+     "消防救援人员正在搜救，镇村干部已到场做好家属安抚。"),
+]
+
+
+@pytest.mark.parametrize("text", HONEST_MORE)
+def test_honest_reports_in_other_words_get_no_flag(nlp, screener, text):
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert res.flags == [], [(s.rule, s.message) for s in res.signals]
+    assert not [s for s in res.signals if s.flag == "omission"], [s.rule for s in res.signals]
+
+
+@pytest.mark.parametrize("text,rule", [
+    # a consequence (造成) is not a cause; a death (已死亡) is not a measure
+    ("今日9时许，桃溪镇新华村一处民房发生火灾，造成1人受伤，伤者已送医。", "omission.cause_weak"),
+    ("今日9时许，桃溪镇新华村一村民在自家鱼塘边落水，打捞上岸时已死亡，落水原因尚不清楚。", "omission.measures"),
+    # nothing at all said about cause or measures
+    ("今日9时许，约80名村民聚集在桃溪镇政府门口，现场无人员受伤。", "omission.cause"),
+])
+def test_missing_cause_or_measures_is_named(nlp, screener, text, rule):
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert rule in {s.rule for s in res.signals}
+
+
+def test_casualty_phrase_counts_even_without_a_count(nlp, screener):
+    text = ("今日9时许，桃溪镇新华村一处民房发生火灾，屋内人员均已安全撤离。起火原因正在调查，消防已将明火扑灭。")
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert "omission.casualties" not in {s.rule for s in res.signals}
+
+
+def test_harm_word_used_as_a_cause_is_not_an_event(nlp, screener):
+    # 受台风影响 names the cause of a price rise; no casualties are expected
+    text = "受台风影响，今日8时全市主要农贸市场蔬菜价格上涨三成。市发改委已启动价格监测日报，组织储备菜投放。"
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert "omission.casualties" not in {s.rule for s in res.signals}
+
+
+def test_vague_place_is_an_omission(nlp, screener):
+    text = "今日9时许，我县一处在建工地发生脚手架坍塌，2人受伤，已送医救治。事故原因正在调查，已责令停工。"
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert "omission" in res.flags
+    sig = next(s for s in res.signals if s.rule == "omission.place")
+    assert text[sig.start:sig.end] in ("一处", "我县一")
+
+
+def test_named_place_is_not_vague(nlp, screener):
+    text = "今日9时许，桃溪镇新华村一处在建工地发生脚手架坍塌，2人受伤，已送医救治。事故原因正在调查，已责令停工。"
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert "omission.place" not in {s.rule for s in res.signals}
+
+
+def test_follow_up_is_not_checked_for_elements(nlp, screener):
+    text = "续报：桃溪镇新华村火灾现场清理完毕，伤者病情稳定。"
+    res = run(nlp, screener, text, "urgent", RECEIVED, title="续报")
+    assert not [s for s in res.signals if s.flag == "omission"]
+
+
+def test_bare_part_of_day_is_a_missing_time_and_no_clock(nlp, screener):
+    text = ("桃溪镇新华村村民反映，夜间有人盗割电缆，造成全村停电，无人员伤亡。派出所已立案侦查，供电所正在抢修。")
+    res = run(nlp, screener, text, "urgent", datetime(2026, 6, 10, 16, 0, tzinfo=TZ))
+    rules = {s.rule for s in res.signals}
+    assert "omission.time" in rules
+    assert not rules & {"delay.clock", "delay.clock_unconfirmed"}
+
+
+def test_planned_time_is_not_the_event_time(nlp, screener):
+    text = ("桃溪镇新华村近期有多名外地人员聚集居住，疑似传销，无人员伤亡。派出所已加强布控，拟于明日凌晨组织清查。")
+    res = run(nlp, screener, text, "urgent", datetime(2026, 6, 10, 16, 0, tzinfo=TZ))
+    assert "delay" not in res.flags
+
+
+# ---------------------------------------------------------------- delay clock and the flash call
+
+def test_late_only_by_flash_deadline_without_flash_sign_is_unconfirmed(nlp, screener):
+    # no death, no one missing, no gathering: late for 特急, on time for 加急
+    text = ("今日7时10分许，桃溪镇新华村一处边坡发生塌方，约300立方米土石堵塞村道，无人员伤亡。"
+            "初步判断系连日降雨所致，镇政府已组织机械抢通。")
+    res = run(nlp, screener, text, "flash", datetime(2026, 6, 10, 9, 40, tzinfo=TZ))
+    assert res.flags == []
+    (sig,) = [s for s in res.signals if s.flag == "delay"]
+    assert sig.rule == "delay.clock_unconfirmed" and text[sig.start:sig.end] == "今日7时10分许"
+
+
+def test_late_flash_with_a_death_is_delay(nlp, screener):
+    text = ("今日7时10分许，桃溪镇新华村一处边坡发生塌方，1名村民被埋，经抢救无效死亡。"
+            "初步判断系连日降雨所致，镇政府已组织机械抢通。")
+    res = run(nlp, screener, text, "flash", datetime(2026, 6, 10, 9, 40, tzinfo=TZ))
+    assert res.flags == ["delay"]
+    assert [s.rule for s in res.signals if s.flag == "delay"] == ["delay.clock"]
+
+
+def test_later_than_the_urgent_deadline_is_delay_either_way(nlp, screener):
+    text = ("今日7时10分许，桃溪镇新华村一处边坡发生塌方，约300立方米土石堵塞村道，无人员伤亡。"
+            "初步判断系连日降雨所致，镇政府已组织机械抢通。")
+    res = run(nlp, screener, text, "flash", datetime(2026, 6, 10, 14, 40, tzinfo=TZ))
+    assert res.flags == ["delay"]
+    assert [s.rule for s in res.signals if s.flag == "delay"] == ["delay.clock"]
