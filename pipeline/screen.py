@@ -152,7 +152,7 @@ class Screener:
         general = self.rx["delay.general_talk"]
         for m in report_patterns()["delay_admission"].finditer(text):
             s, e = _sentence(text, m.start())
-            if general.search(text[s:e]) and not re.search(r"此次|这次|该(?:起|事件|事故)|本次|事发", text[s:e]):
+            if general.search(text[s:e]) and not self._this_event.search(text[s:e]):
                 out.append(self._sig("delay.admission_general", "delay",
                                      f"提到报送不及时（“{m.group()}”），但似为一般性表述", m.start(), m.end()))
             else:
@@ -165,6 +165,9 @@ class Screener:
         return out
 
     # ------------------------------------------------------------ omission
+    # A sentence about this very event (not reporting in general).
+    _this_event = re.compile(r"此次|这次|该(?:起|事件|事故)|本次|事发")
+
     _NOT_A_NAME = re.compile(r"[一某个该本我各全每这那此其两几多]|部分|所在|乡里|村里|镇里|县里")
 
     def _named_place(self, text: str) -> bool:
@@ -185,8 +188,13 @@ class Screener:
         out = []
         m = self.rx["omission.admission"].search(text)
         if m:
-            out.append(self._sig("omission.admission", "omission", f"文中承认此前漏报：“{m.group()}”",
-                                 m.start(), m.end()))
+            s, e = _sentence(text, m.start())
+            if self.rx["concealment.admitted_general"].search(text[s:e]) and not self._this_event.search(text[s:e]):
+                out.append(self._sig("omission.admission_general", "omission",
+                                     f"提到漏报（“{m.group()}”），但似为一般性表述", m.start(), m.end()))
+            else:
+                out.append(self._sig("omission.admission", "omission", f"文中承认此前漏报：“{m.group()}”",
+                                     m.start(), m.end()))
         if urgency not in ("flash", "urgent") or is_follow_up(title, text):
             # Elements are checked on first reports; a 续报/终报 updates what was reported.
             return out
@@ -254,8 +262,13 @@ class Screener:
         out.extend(self._contradictions(text, facts))
         m = self.rx["concealment.admitted"].search(text)
         if m:
-            out.append(self._sig("concealment.admitted", "concealment", f"承认此前数字不实或隐瞒：“{m.group()}”",
-                                 m.start(), m.end()))
+            s, e = _sentence(text, m.start())
+            if self.rx["concealment.admitted_general"].search(text[s:e]) and not self._this_event.search(text[s:e]):
+                out.append(self._sig("concealment.admitted_general", "concealment",
+                                     f"提到瞒报或数字不实（“{m.group()}”），但似为一般性表述", m.start(), m.end()))
+            else:
+                out.append(self._sig("concealment.admitted", "concealment", f"承认此前数字不实或隐瞒：“{m.group()}”",
+                                     m.start(), m.end()))
         for kind, before in facts.earlier.items():
             now = getattr(facts, kind, None)
             if now is not None and now > before:
@@ -268,7 +281,17 @@ class Screener:
         return out
 
     def _contradictions(self, text: str, facts: Facts) -> list[Signal]:
-        none = [m for m in facts.mentions if m.kind == "no_casualties"]
+        said_none = self.rx["concealment.no_deaths"].search(text)
+        if said_none:
+            dead = self.rx["concealment.death_words"].search(text)
+            quoted = text[max(0, said_none.start() - 12):said_none.start()]
+            if dead and not re.search(r"此前|首报|上报|称|“", quoted) \
+                    and not self.rx["concealment.subgroup"].search(text, max(0, said_none.start() - 8), said_none.start()):
+                a, b = sorted((said_none, dead), key=lambda m: m.start())
+                return [self._sig("concealment.contradiction", "concealment",
+                                  f"前后矛盾：既称“{said_none.group()}”，又称“{dead.group()}”", a.start(), b.end())]
+        none = [m for m in facts.mentions if m.kind == "no_casualties"
+                and not self.rx["concealment.subgroup"].search(text, max(0, m.start - 8), m.start)]
         hurt = [m for m in facts.mentions if m.kind in ("dead", "injured", "serious") and (m.value or 0) > 0]
         if none and hurt:
             a, b = none[0], hurt[0]

@@ -235,3 +235,49 @@ def test_later_than_the_urgent_deadline_is_delay_either_way(nlp, screener):
     res = run(nlp, screener, text, "flash", datetime(2026, 6, 10, 14, 40, tzinfo=TZ))
     assert res.flags == ["delay"]
     assert [s.rule for s in res.signals if s.flag == "delay"] == ["delay.clock"]
+
+
+# ---------------------------------------------------------------- concealment wording
+
+@pytest.mark.parametrize("text,rule", [
+    ("今日14时许，桃溪镇一在建厂房发生坍塌，3人受伤，原因正在调查。镇里已与各方统一了对外口径。", "concealment.control"),
+    ("今日14时许，桃溪镇中学发生学生斗殴，1人受伤，已送医。网上视频已协调平台下架。", "concealment.control"),
+    ("今日14时许，桃溪镇敬老院一名老人摔倒死亡，原因正在调查。院方已与家属签订赔偿协议。", "concealment.control"),
+    ("今日14时许，桃溪镇停水，原因正在调查，正在抢修。此事暂不通过政务新媒体对外发布。", "concealment.control"),
+    ("续报：经县纪委监委核查，此前上报材料称无人员死亡，与事实不符，实有1人死亡。", "concealment.admitted"),
+    ("续报：首报时镇里只掌握2人，漏报了1名临时雇工，现已确认3人失联。", "concealment.admitted"),
+    ("今日14时许，桃溪镇突发山洪，冲毁民房5间，未造成人员死亡。遇难者家属情绪稳定，善后工作有序开展。",
+     "concealment.contradiction"),
+    ("今日14时许，桃溪镇一化工厂废水溢出，河道出现死鱼，原因正在调查，已封堵排口。经分析不会对下游造成影响。",
+     "concealment.reassurance"),
+])
+def test_concealment_wordings(nlp, screener, text, rule):
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert rule in {s.rule for s in res.signals}, [s.rule for s in res.signals]
+
+
+@pytest.mark.parametrize("text", [
+    # a rule about concealment, not an admission
+    "全县要严格执行信息报送制度，严禁迟报、漏报、瞒报，对瞒报的一律追责问责。",
+    # 不实 about work style, 调整为 about a policy, 虚报冒领 is fraud, not a report's figures
+    "个别干部作风不实。申请条件拟调整为连续缴纳社保6个月。查处虚报冒领补贴案件3件。",
+])
+def test_general_talk_about_concealment_is_not_an_admission(nlp, screener, text):
+    res = run(nlp, screener, text, "routine", RECEIVED)
+    assert "concealment.admitted" not in {s.rule for s in res.signals}
+    assert res.flags == []
+
+
+def test_no_casualties_among_a_subgroup_is_not_a_contradiction(nlp, screener):
+    text = ("今日4时许，桃溪镇派出所在抓捕一名嫌疑人时，2名民警被刺伤，已送县人民医院救治，无生命危险。"
+            "嫌疑人已被当场制服，周边群众无伤亡。案件正在侦办。")
+    res = run(nlp, screener, text, "flash", datetime(2026, 6, 10, 4, 40, tzinfo=TZ))
+    assert "concealment.contradiction" not in {s.rule for s in res.signals}
+    assert res.flags == [], [(s.rule, s.message) for s in res.signals]
+
+
+def test_unsaid_video_deletion_is_not_control(nlp, screener):
+    text = ("今日19时许，网上出现一段学生被打视频，派出所已介入调查，涉事学生均已到派出所接受询问，无人员重伤。"
+            "原视频依法保留、未作删除。")
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert "concealment.control" not in {s.rule for s in res.signals}
