@@ -68,6 +68,11 @@ def _sentence(text: str, pos: int) -> tuple[int, int]:
     return start, (min(ends) + 1 if ends else len(text))
 
 
+def _slice_sentence(text: str, pos: int) -> str:
+    s, e = _sentence(text, pos)
+    return text[s:e]
+
+
 def _fmt(dt: datetime) -> str:
     return f"{dt.month}月{dt.day}日{dt.hour:02d}:{dt.minute:02d}"
 
@@ -168,11 +173,13 @@ class Screener:
     # A sentence about this very event (not reporting in general).
     _this_event = re.compile(r"此次|这次|该(?:起|事件|事故)|本次|事发")
 
+    _ROUTE = re.compile(r"开往|驶往|前往|方向|出发|至|到")
     _NOT_A_NAME = re.compile(r"[一某个该本我各全每这那此其两几多]|部分|所在|乡里|村里|镇里|县里")
 
     def _named_place(self, text: str) -> bool:
         """A named village, township, street, road or community (not 一个村, 我乡, 某镇)."""
-        return any(not self._NOT_A_NAME.search(m.group()) for m in self.rx["omission.place_named"].finditer(text))
+        return any(not self._NOT_A_NAME.search(m.group()) and not self._ROUTE.match(text, m.end())
+                   for m in self.rx["omission.place_named"].finditer(text))
 
     def _harm_event(self, text: str) -> re.Match | None:
         """The first word of an event that can hurt people, skipping a harm word that is only
@@ -189,7 +196,7 @@ class Screener:
         m = self.rx["omission.admission"].search(text)
         if m:
             s, e = _sentence(text, m.start())
-            if self.rx["concealment.admitted_general"].search(text[s:e]) and not self._this_event.search(text[s:e]):
+            if self.rx["delay.general_talk"].search(text[s:e]) and not self._this_event.search(text[s:e]):
                 out.append(self._sig("omission.admission_general", "omission",
                                      f"提到漏报（“{m.group()}”），但似为一般性表述", m.start(), m.end()))
             else:
@@ -215,11 +222,19 @@ class Screener:
             if not self._named_place(text[s:e]):
                 out.append(self._sig("omission.place", "omission", "未写明事发地点", s, e))
         else:
-            vague = self.rx["omission.place_vague"].search(text, s, e)
-            if vague and not self._named_place(text):
+            first = _sentence(text, 0)[1]
+            vague = self.rx["omission.place_vague"].search(text, s, e) or self.rx["omission.place_vague"].search(text, 0, first)
+            if vague and not self._named_place(_slice_sentence(text, vague.start()) if vague.group().endswith("中")
+                                               else text):
                 out.append(self._sig("omission.place", "omission", f"事发地点只写“{vague.group()}”，未写明具体地点",
                                      vague.start(), vague.end()))
-        if harm and not facts.casualties_stated and not self.rx["omission.casualties_said"].search(text):
+        if (facts.casualties_unknown and facts.dead is None and facts.injured is None and facts.missing is None
+                and not facts.vague):
+            u = next((x for x in facts.mentions if x.kind == "casualties_unknown"), None)
+            if u is not None:
+                out.append(self._sig("omission.casualties_unknown", "omission",
+                                     f"未给出任何伤亡人数：“{u.text}”", u.start, u.end))
+        elif harm and not facts.casualties_stated and not self.rx["omission.casualties_said"].search(text):
             out.append(self._sig("omission.casualties", "omission",
                                  f"涉及“{harm.group()}”，未说明人员伤亡情况（无伤亡也应写明）", harm.start(), harm.end()))
         if not self.rx["omission.cause"].search(text):

@@ -281,3 +281,57 @@ def test_unsaid_video_deletion_is_not_control(nlp, screener):
             "原视频依法保留、未作删除。")
     res = run(nlp, screener, text, "urgent", RECEIVED)
     assert "concealment.control" not in {s.rule for s in res.signals}
+
+
+# ---------------------------------------------------------------- omission: more wordings
+
+@pytest.mark.parametrize("text", [
+    # a petition: nature is what people 反映/不满; measures are 接待 and 答复
+    ("今日9时20分许，桃溪镇新华村30余名村民到镇政府反映退耕还林补助未到账问题，对发放进度不满，无人员受伤。"
+     "镇党委书记已接待村民代表，县林草局答复本月底前兑付。"),
+    # an accident: the mechanism (被…砸中) is the nature
+    ("今日9时许，桃溪镇一采石场工人在清理边坡时被滚落石块砸中，经抢救无效死亡。"
+     "县应急局已责令企业停产整顿，并对全镇采石场开展排查。"),
+])
+def test_more_honest_wordings_have_all_elements(nlp, screener, text):
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert not [s for s in res.signals if s.flag == "omission"], [(s.rule, s.message) for s in res.signals]
+
+
+@pytest.mark.parametrize("text,rule", [
+    ("续报：首报中未报告伤亡信息，经逐户排查，现确认2人受伤。", "omission.admission"),
+    ("今日9时许，桃溪镇一饭店后厨起火，无人员伤亡。后厨未安装燃气泄漏报警装置，已责令停业整改。", None),
+    ("一季度信息报送存在一些问题：个别单位首报、续报衔接不够，事件处置结束后未报送终报。", "omission.admission_general"),
+])
+def test_omission_admission_wordings(nlp, screener, text, rule):
+    res = run(nlp, screener, text, "routine", RECEIVED)
+    rules = {s.rule for s in res.signals}
+    if rule is None:
+        assert not rules & {"omission.admission", "omission.admission_general"}
+    else:
+        assert rule in rules
+
+
+def test_casualties_only_being_verified_is_named(nlp, screener):
+    text = ("今日10时20分许，桃溪镇一采石场爆破时飞石击中山下作业人员，具体伤亡情况正在核实。"
+            "事故原因正在调查，镇政府已派人到场。")
+    res = run(nlp, screener, text, "flash", datetime(2026, 6, 10, 10, 50, tzinfo=TZ))
+    assert "omission.casualties_unknown" in {s.rule for s in res.signals}
+
+
+def test_violence_report_must_state_casualties(nlp, screener):
+    text = "今日17时许，桃溪镇中学门口4名学生殴打1名同学，派出所已介入调查，系同学间琐事纠纷引发。"
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert "omission.casualties" in {s.rule for s in res.signals}
+
+
+@pytest.mark.parametrize("text,vague", [
+    # the only named place is where the bus came from
+    ("今日7时20分许，一辆由桃溪镇开往县城的客车在行驶途中翻入路边沟内，造成1人死亡、6人受伤，伤者已送医救治。"
+     "初步分析为车速过快所致，交警已到场处置。", True),
+    ("今日7时20分许，一辆客车在桃溪镇新华村路段翻入路边沟内，造成1人死亡、6人受伤，伤者已送医救治。"
+     "初步分析为车速过快所致，交警已到场处置。", False),
+])
+def test_place_on_the_way_is_vague_unless_named(nlp, screener, text, vague):
+    res = run(nlp, screener, text, "flash", datetime(2026, 6, 10, 7, 50, tzinfo=TZ))
+    assert ("omission.place" in {s.rule for s in res.signals}) is vague
