@@ -335,3 +335,11 @@ def test_violence_report_must_state_casualties(nlp, screener):
 def test_place_on_the_way_is_vague_unless_named(nlp, screener, text, vague):
     res = run(nlp, screener, text, "flash", datetime(2026, 6, 10, 7, 50, tzinfo=TZ))
     assert ("omission.place" in {s.rule for s in res.signals}) is vague
+
+
+def test_no_rule_pattern_matches_the_empty_string():
+    from pipeline.screen import rules
+
+    for name, rx in rules().items():
+        if name != "weights":
+            assert rx.search("") is None, name
