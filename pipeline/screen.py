@@ -181,6 +181,12 @@ class Screener:
         return any(not self._NOT_A_NAME.search(m.group()) and not self._ROUTE.match(text, m.end())
                    for m in self.rx["omission.place_named"].finditer(text))
 
+    def _measures_taken(self, text: str) -> bool:
+        """A measure taken on this event (not one told as history: 此前已作过答复)."""
+        history = self.rx["omission.measures_history"]
+        return any(not history.search(text, max(0, m.start() - 8), m.start())
+                   for m in self.rx["omission.measures"].finditer(text))
+
     def _harm_event(self, text: str) -> re.Match | None:
         """The first word of an event that can hurt people, skipping a harm word that is only
         the cause or a fear (受台风影响, 担心泄漏)."""
@@ -211,6 +217,12 @@ class Screener:
         if harm and not facts.event_time_mention:
             anchor = harm.start()
         s, e = _sentence(text, anchor)
+        opening = text[:_sentence(text, _sentence(text, 0)[1])[1]]  # the first two sentences
+        if (not harm and self.rx["omission.summary"].search(opening)
+                and not self.rx["omission.incident"].search(opening)
+                and not self.rx["omission.incident"].search(title or "")
+                and (received_at is None or self._clock_time(text, facts, received_at) is None)):
+            return out  # an analysis or summary, not a report of a specific event
         if facts.event_time is None:
             out.append(self._sig("omission.time", "omission", "未写明事件发生的具体时间", s, e))
         elif received_at is not None and self._clock_time(text, facts, received_at) is None:
@@ -242,7 +254,7 @@ class Screener:
                 out.append(self._sig("omission.cause_weak", "omission", "原因或性质交代不明确", s, e))
             else:
                 out.append(self._sig("omission.cause", "omission", "未说明事件原因或性质（原因不明也应写明正在调查）", s, e))
-        if not self.rx["omission.measures"].search(text):
+        if not self._measures_taken(text):
             if self.rx["omission.measures_weak"].search(text):
                 out.append(self._sig("omission.measures_weak", "omission", "处置措施交代不具体", s, e))
             else:

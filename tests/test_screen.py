@@ -343,3 +343,35 @@ def test_no_rule_pattern_matches_the_empty_string():
     for name, rx in rules().items():
         if name != "weights":
             assert rx.search("") is None, name
+
+
+def test_analysis_text_is_not_checked_for_elements_even_if_called_urgent(nlp, screener):
+    text = ("全县现有农村寄宿制学校31所，寄宿学生1万余人。近年来办学条件明显改善，但运行中的问题也逐渐显现："
+            "一是生活老师不足，二是运转经费偏紧。建议按寄宿生人数核定生活老师岗位。")
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert not [s for s in res.signals if s.flag == "omission"], [s.rule for s in res.signals]
+
+
+def test_incident_in_a_summary_like_opening_is_still_checked(nlp, screener):
+    text = "全镇今日发生一起火灾，桃溪镇新华村一处民房被烧毁。"
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert "omission.measures" in {s.rule for s in res.signals}
+
+
+@pytest.mark.parametrize("text,missing", [
+    # measures told as history are not measures taken on this event
+    ("今日10时许，桃溪镇新华村5名村民在微信群商议赴省上访，反映征地补偿标准偏低问题。"
+     "此前相关部门已作过答复，但其对答复不满意。", True),
+    ("今日10时许，桃溪镇新华村5名村民在微信群商议赴省上访，反映征地补偿标准偏低问题。"
+     "镇党委已派干部上门做工作。", False),
+])
+def test_measures_told_as_history_do_not_count(nlp, screener, text, missing):
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert ("omission.measures" in {s.rule for s in res.signals}) is missing
+
+
+def test_dust_complaint_needs_no_casualty_statement(nlp, screener):
+    text = ("今日9时许，县信访局转来桃溪镇新华村群众联名信，反映村里石材厂夜间违规生产，粉尘噪音扰民。"
+            "镇环保办已到现场核查，已责令停产整改。")
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert "omission.casualties" not in {s.rule for s in res.signals}
