@@ -274,6 +274,12 @@ class Screener:
             m = vague[0]
             out.append(self._sig("concealment.vague_counts", "concealment",
                                  f"严重事件只给出模糊人数：“{m.text}”", m.start, m.end))
+        elif serious and facts.dead is None and facts.injured is None:
+            said = self.rx["concealment.vague_said"].search(text)
+            if said:
+                vague = [said]
+                out.append(self._sig("concealment.vague_counts", "concealment",
+                                     f"严重事件只给出模糊人数：“{said.group()}”", said.start(), said.end()))
         unknown = [m for m in facts.mentions if m.kind == "casualties_unknown"]
         if unknown and serious and not vague:
             m = unknown[0]

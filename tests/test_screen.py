@@ -375,3 +375,22 @@ def test_dust_complaint_needs_no_casualty_statement(nlp, screener):
             "镇环保办已到现场核查，已责令停产整改。")
     res = run(nlp, screener, text, "urgent", RECEIVED)
     assert "omission.casualties" not in {s.rule for s in res.signals}
+
+
+@pytest.mark.parametrize("text,rule", [
+    ("今日14时许，桃溪镇林区发生森林火情，火势沿山脊蔓延，起火原因正在调查。镇里已组织扑火队扑救。"
+     "目前火情已得到有效控制，请领导放心。", "concealment.reassurance"),
+    ("今日0时许，桃溪镇一KTV门前发生持械斗殴，造成人员伤亡，具体伤亡人数以公安机关通报为准。"
+     "起因系双方酒后争执，已控制涉案人员。", "concealment.vague_counts"),
+])
+def test_more_concealment_wordings(nlp, screener, text, rule):
+    res = run(nlp, screener, text, "flash", datetime(2026, 6, 10, 15, 0, tzinfo=TZ))
+    assert rule in {s.rule for s in res.signals}, [s.rule for s in res.signals]
+
+
+def test_exact_counts_are_not_vague(nlp, screener):
+    text = ("今日0时许，桃溪镇一KTV门前发生持械斗殴，造成人员伤亡，其中1人死亡、3人受伤，伤者已送医。"
+            "起因系双方酒后争执，已控制涉案人员8名。")
+    res = run(nlp, screener, text, "flash", datetime(2026, 6, 10, 0, 40, tzinfo=TZ))
+    assert "concealment.vague_counts" not in {s.rule for s in res.signals}
+    assert res.flags == [], [(s.rule, s.message) for s in res.signals]
