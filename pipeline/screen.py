@@ -68,6 +68,11 @@ def _sentence(text: str, pos: int) -> tuple[int, int]:
     return start, (min(ends) + 1 if ends else len(text))
 
 
+def _slice_sentence(text: str, pos: int) -> str:
+    s, e = _sentence(text, pos)
+    return text[s:e]
+
+
 def _fmt(dt: datetime) -> str:
     return f"{dt.month}月{dt.day}日{dt.hour:02d}:{dt.minute:02d}"
 
@@ -103,19 +108,44 @@ class Screener:
         return Signal(rule, flag, message, start, end, float(self.w[rule]))
 
     # ------------------------------------------------------------ delay
+    def _clock_time(self, text: str, facts: Facts, received_at: datetime):
+        """The time mention the reporting clock runs from: the extracted event time when it
+        names an hour, date or day and is not a planned time; else the first such mention."""
+        anchor, future = self.rx["delay.clock_anchor"], self.rx["delay.clock_future"]
+
+        def ok(m) -> bool:
+            return (m is not None and m.value is not None and anchor.search(m.text) is not None
+                    and not future.search(text, max(0, m.start - 8), m.start) and m.value <= received_at)
+
+        if facts.event_time is not None and ok(facts.event_time_mention):
+            return facts.event_time_mention
+        if facts.event_time is None:
+            return None
+        return next((m for m in facts.times if m.kind == "time" and ok(m)), None)
+
+    def _flash_grade(self, text: str, facts: Facts) -> bool:
+        return bool((facts.dead or 0) > 0 or (facts.missing or 0) > 0 or (facts.trapped or 0) > 0
+                    or self.rx["delay.flash_cue"].search(text))
+
     def delay(self, text: str, title: str, facts: Facts, urgency: str, received_at: datetime) -> list[Signal]:
         out = []
         deadline = self.config.deadlines.minutes(urgency)
         follow = is_follow_up(title, text)
         if deadline is not None and not follow:
-            if facts.event_time is not None and facts.event_time_mention is not None:
-                gap = (received_at - facts.event_time).total_seconds() / 60
+            clock = self._clock_time(text, facts, received_at)
+            if clock is not None:
+                m = clock
+                gap = (received_at - m.value).total_seconds() / 60
                 if gap > deadline:
-                    m = facts.event_time_mention
-                    out.append(self._sig(
-                        "delay.clock", "delay",
-                        f"事发时间{_fmt(facts.event_time)}，收到时间{_fmt(received_at)}，相隔{_gap(gap)}，"
-                        f"超过{URGENCY_NAMES[urgency]}信息{_gap(deadline)}的报送时限", m.start, m.end))
+                    msg = (f"事发时间{_fmt(m.value)}，收到时间{_fmt(received_at)}，相隔{_gap(gap)}，"
+                           f"超过{URGENCY_NAMES[urgency]}信息{_gap(deadline)}的报送时限")
+                    urgent = self.config.deadlines.minutes("urgent")
+                    if (urgency == "flash" and urgent is not None and gap <= urgent
+                            and not self._flash_grade(text, facts)):
+                        out.append(self._sig("delay.clock_unconfirmed", "delay",
+                                             msg + "（文中未见特急事件的要素，若按加急信息则未超时）", m.start, m.end))
+                    else:
+                        out.append(self._sig("delay.clock", "delay", msg, m.start, m.end))
             if facts.learned_time is not None:
                 gap = (received_at - facts.learned_time).total_seconds() / 60
                 learned = next((m for m in facts.times if m.value == facts.learned_time), None)
@@ -127,7 +157,7 @@ class Screener:
         general = self.rx["delay.general_talk"]
         for m in report_patterns()["delay_admission"].finditer(text):
             s, e = _sentence(text, m.start())
-            if general.search(text[s:e]) and not re.search(r"此次|这次|该(?:起|事件|事故)|本次|事发", text[s:e]):
+            if general.search(text[s:e]) and not self._this_event.search(text[s:e]):
                 out.append(self._sig("delay.admission_general", "delay",
                                      f"提到报送不及时（“{m.group()}”），但似为一般性表述", m.start(), m.end()))
             else:
@@ -140,35 +170,95 @@ class Screener:
         return out
 
     # ------------------------------------------------------------ omission
-    def omission(self, text: str, title: str, facts: Facts, urgency: str) -> list[Signal]:
+    # A sentence about this very event (not reporting in general).
+    _this_event = re.compile(r"此次|这次|该(?:起|事件|事故)|本次|事发")
+
+    _ROUTE = re.compile(r"开往|驶往|前往|方向|出发|至|到")
+    _NOT_A_NAME = re.compile(r"[一某个该本我各全每这那此其两几多]|部分|所在|乡里|村里|镇里|县里")
+
+    def _named_place(self, text: str) -> bool:
+        """A named village, township, street, road or community (not 一个村, 我乡, 某镇)."""
+        return any(not self._NOT_A_NAME.search(m.group()) and not self._ROUTE.match(text, m.end())
+                   for m in self.rx["omission.place_named"].finditer(text))
+
+    def _measures_taken(self, text: str) -> bool:
+        """A measure taken on this event (not one told as history: 此前已作过答复)."""
+        history = self.rx["omission.measures_history"]
+        return any(not history.search(text, max(0, m.start() - 8), m.start())
+                   for m in self.rx["omission.measures"].finditer(text))
+
+    def _harm_event(self, text: str) -> re.Match | None:
+        """The first word of an event that can hurt people, skipping a harm word that is only
+        the cause or a fear (受台风影响, 担心泄漏)."""
+        not_event = self.rx["omission.harm_not_event"]
+        for m in self.harm.finditer(text):
+            if not not_event.search(text, max(0, m.start() - 12), m.start()):
+                return m
+        return None
+
+    def omission(self, text: str, title: str, facts: Facts, urgency: str,
+                 received_at: datetime | None = None) -> list[Signal]:
         out = []
         m = self.rx["omission.admission"].search(text)
         if m:
-            out.append(self._sig("omission.admission", "omission", f"文中承认此前漏报：“{m.group()}”",
-                                 m.start(), m.end()))
-        if urgency not in ("flash", "urgent"):
+            s, e = _sentence(text, m.start())
+            if self.rx["delay.general_talk"].search(text[s:e]) and not self._this_event.search(text[s:e]):
+                out.append(self._sig("omission.admission_general", "omission",
+                                     f"提到漏报（“{m.group()}”），但似为一般性表述", m.start(), m.end()))
+            else:
+                out.append(self._sig("omission.admission", "omission", f"文中承认此前漏报：“{m.group()}”",
+                                     m.start(), m.end()))
+        if urgency not in ("flash", "urgent") or is_follow_up(title, text):
+            # Elements are checked on first reports; a 续报/终报 updates what was reported.
             return out
         # Evidence for a missing element: the sentence that reports the event.
         anchor = facts.event_time_mention.start if facts.event_time_mention else 0
-        harm = self.harm.search(text)
+        harm = self._harm_event(text)
         if harm and not facts.event_time_mention:
             anchor = harm.start()
         s, e = _sentence(text, anchor)
+        opening = text[:_sentence(text, _sentence(text, 0)[1])[1]]  # the first two sentences
+        if (not harm and self.rx["omission.summary"].search(opening)
+                and not self.rx["omission.incident"].search(opening)
+                and not self.rx["omission.incident"].search(title or "")
+                and (received_at is None or self._clock_time(text, facts, received_at) is None)):
+            return out  # an analysis or summary, not a report of a specific event
         if facts.event_time is None:
             out.append(self._sig("omission.time", "omission", "未写明事件发生的具体时间", s, e))
+        elif received_at is not None and self._clock_time(text, facts, received_at) is None:
+            m = facts.event_time_mention
+            out.append(self._sig("omission.time", "omission", f"只写了“{m.text}”，未写明事件发生的日期和时间",
+                                 m.start, m.end) if m else
+                       self._sig("omission.time", "omission", "未写明事件发生的具体时间", s, e))
         if facts.place is None:
-            out.append(self._sig("omission.place", "omission", "未写明事发地点", s, e))
-        if harm and not facts.casualties_stated:
+            if not self._named_place(text[s:e]):
+                out.append(self._sig("omission.place", "omission", "未写明事发地点", s, e))
+        else:
+            first = _sentence(text, 0)[1]
+            vague = self.rx["omission.place_vague"].search(text, s, e) or self.rx["omission.place_vague"].search(text, 0, first)
+            if vague and not self._named_place(_slice_sentence(text, vague.start()) if vague.group().endswith("中")
+                                               else text):
+                out.append(self._sig("omission.place", "omission", f"事发地点只写“{vague.group()}”，未写明具体地点",
+                                     vague.start(), vague.end()))
+        if (facts.casualties_unknown and facts.dead is None and facts.injured is None and facts.missing is None
+                and not facts.vague):
+            u = next((x for x in facts.mentions if x.kind == "casualties_unknown"), None)
+            if u is not None:
+                out.append(self._sig("omission.casualties_unknown", "omission",
+                                     f"未给出任何伤亡人数：“{u.text}”", u.start, u.end))
+        elif harm and not facts.casualties_stated and not self.rx["omission.casualties_said"].search(text):
             out.append(self._sig("omission.casualties", "omission",
                                  f"涉及“{harm.group()}”，未说明人员伤亡情况（无伤亡也应写明）", harm.start(), harm.end()))
         if not self.rx["omission.cause"].search(text):
-            out.append(self._sig("omission.cause", "omission", "未说明事件原因或性质（原因不明也应写明正在调查）", s, e))
-        elif not self.rx["omission.cause_strong"].search(text):
-            out.append(self._sig("omission.cause_weak", "omission", "原因或性质交代不明确", s, e))
-        if not self.rx["omission.measures"].search(text):
-            out.append(self._sig("omission.measures", "omission", "未写明已采取的处置措施", s, e))
-        elif not self.rx["omission.measures_strong"].search(text):
-            out.append(self._sig("omission.measures_weak", "omission", "处置措施交代不具体", s, e))
+            if self.rx["omission.cause_weak"].search(text):
+                out.append(self._sig("omission.cause_weak", "omission", "原因或性质交代不明确", s, e))
+            else:
+                out.append(self._sig("omission.cause", "omission", "未说明事件原因或性质（原因不明也应写明正在调查）", s, e))
+        if not self._measures_taken(text):
+            if self.rx["omission.measures_weak"].search(text):
+                out.append(self._sig("omission.measures_weak", "omission", "处置措施交代不具体", s, e))
+            else:
+                out.append(self._sig("omission.measures", "omission", "未写明已采取的处置措施", s, e))
         return out
 
     # ------------------------------------------------------------ concealment
@@ -184,6 +274,12 @@ class Screener:
             m = vague[0]
             out.append(self._sig("concealment.vague_counts", "concealment",
                                  f"严重事件只给出模糊人数：“{m.text}”", m.start, m.end))
+        elif serious and facts.dead is None and facts.injured is None:
+            said = self.rx["concealment.vague_said"].search(text)
+            if said:
+                vague = [said]
+                out.append(self._sig("concealment.vague_counts", "concealment",
+                                     f"严重事件只给出模糊人数：“{said.group()}”", said.start(), said.end()))
         unknown = [m for m in facts.mentions if m.kind == "casualties_unknown"]
         if unknown and serious and not vague:
             m = unknown[0]
@@ -199,8 +295,13 @@ class Screener:
         out.extend(self._contradictions(text, facts))
         m = self.rx["concealment.admitted"].search(text)
         if m:
-            out.append(self._sig("concealment.admitted", "concealment", f"承认此前数字不实或隐瞒：“{m.group()}”",
-                                 m.start(), m.end()))
+            s, e = _sentence(text, m.start())
+            if self.rx["concealment.admitted_general"].search(text[s:e]) and not self._this_event.search(text[s:e]):
+                out.append(self._sig("concealment.admitted_general", "concealment",
+                                     f"提到瞒报或数字不实（“{m.group()}”），但似为一般性表述", m.start(), m.end()))
+            else:
+                out.append(self._sig("concealment.admitted", "concealment", f"承认此前数字不实或隐瞒：“{m.group()}”",
+                                     m.start(), m.end()))
         for kind, before in facts.earlier.items():
             now = getattr(facts, kind, None)
             if now is not None and now > before:
@@ -213,7 +314,17 @@ class Screener:
         return out
 
     def _contradictions(self, text: str, facts: Facts) -> list[Signal]:
-        none = [m for m in facts.mentions if m.kind == "no_casualties"]
+        said_none = self.rx["concealment.no_deaths"].search(text)
+        if said_none:
+            dead = self.rx["concealment.death_words"].search(text)
+            quoted = text[max(0, said_none.start() - 12):said_none.start()]
+            if dead and not re.search(r"此前|首报|上报|称|“", quoted) \
+                    and not self.rx["concealment.subgroup"].search(text, max(0, said_none.start() - 8), said_none.start()):
+                a, b = sorted((said_none, dead), key=lambda m: m.start())
+                return [self._sig("concealment.contradiction", "concealment",
+                                  f"前后矛盾：既称“{said_none.group()}”，又称“{dead.group()}”", a.start(), b.end())]
+        none = [m for m in facts.mentions if m.kind == "no_casualties"
+                and not self.rx["concealment.subgroup"].search(text, max(0, m.start - 8), m.start)]
         hurt = [m for m in facts.mentions if m.kind in ("dead", "injured", "serious") and (m.value or 0) > 0]
         if none and hurt:
             a, b = none[0], hurt[0]
@@ -234,7 +345,7 @@ class Screener:
         model is given, else by the rule weights reaching the threshold. Either way a flag
         needs a signal of its own."""
         signals = (self.delay(text, title, facts, urgency, received_at)
-                   + self.omission(text, title, facts, urgency)
+                   + self.omission(text, title, facts, urgency, received_at)
                    + self.concealment(text, facts, urgency))
         scores: dict[str, float] = {}
         for s in signals:

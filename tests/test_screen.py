@@ -121,3 +121,276 @@ def test_every_flag_has_evidence(nlp, screener):
     res = run(nlp, screener, text, "flash", datetime(2026, 11, 25, 14, 30, tzinfo=TZ))
     for flag in res.flags:
         assert any(s.flag == flag and s.end > s.start for s in res.signals)
+
+
+# ---------------------------------------------------------------- element detectors
+
+RECEIVED = datetime(2026, 6, 10, 10, 30, tzinfo=TZ)
+
+HONEST_MORE = [
+    # cause as 受…影响, measures as 已组织 + 转移
+    ("今日9时50分许，受持续强降雨影响，红岩乡松林村三组一处边坡发生垮塌，冲毁民房1间，无人员伤亡。"
+     "乡政府已组织干部赶赴现场，转移受威胁群众5户18人，并设置警示标志。"),
+    # cause as 经初步查明…所致, measures as 立即启动应急预案 + 送医救治
+    ("今日9时40分许，金沙镇一食品厂发生液氨泄漏，2名工人受伤。经初步查明，系阀门密封件老化所致。"
+     "企业立即启动应急预案，伤者已送镇卫生院救治，周边50米已拉起警戒。"),
+    # nature of a gathering as 诉求, measures as 接待 + 疏导
+    ("今日9时许，约60名装修工人聚集在清河街道锦园小区售楼部门前，诉求为追讨被拖欠的工程款，无人员受伤。"
+     "街道已派员到场接待工人代表，派出所民警正在疏导，住建局已约谈开发商。"),
+    # nature unknown but admitted: 原因正在调查; measures: 正在搜救
+    ("今日8时30分许，沙河镇大桥村一辆三轮车坠入河中，1人失联，事故原因正在调查。"
+     "消防救援人员正在搜救，镇村干部已到场做好家属安抚。"),
+]
+
+
+@pytest.mark.parametrize("text", HONEST_MORE)
+def test_honest_reports_in_other_words_get_no_flag(nlp, screener, text):
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert res.flags == [], [(s.rule, s.message) for s in res.signals]
+    assert not [s for s in res.signals if s.flag == "omission"], [s.rule for s in res.signals]
+
+
+@pytest.mark.parametrize("text,rule", [
+    # a consequence (造成) is not a cause; a death (已死亡) is not a measure
+    ("今日9时许，桃溪镇新华村一处民房发生火灾，造成1人受伤，伤者已送医。", "omission.cause_weak"),
+    ("今日9时许，桃溪镇新华村一村民在自家鱼塘边落水，打捞上岸时已死亡，落水原因尚不清楚。", "omission.measures"),
+    # nothing at all said about cause or measures
+    ("今日9时许，约80名村民聚集在桃溪镇政府门口，现场无人员受伤。", "omission.cause"),
+])
+def test_missing_cause_or_measures_is_named(nlp, screener, text, rule):
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert rule in {s.rule for s in res.signals}
+
+
+def test_casualty_phrase_counts_even_without_a_count(nlp, screener):
+    text = ("今日9时许，桃溪镇新华村一处民房发生火灾，屋内人员均已安全撤离。起火原因正在调查，消防已将明火扑灭。")
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert "omission.casualties" not in {s.rule for s in res.signals}
+
+
+def test_harm_word_used_as_a_cause_is_not_an_event(nlp, screener):
+    # 受台风影响 names the cause of a price rise; no casualties are expected
+    text = "受台风影响，今日8时全市主要农贸市场蔬菜价格上涨三成。市发改委已启动价格监测日报，组织储备菜投放。"
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert "omission.casualties" not in {s.rule for s in res.signals}
+
+
+def test_vague_place_is_an_omission(nlp, screener):
+    text = "今日9时许，我县一处在建工地发生脚手架坍塌，2人受伤，已送医救治。事故原因正在调查，已责令停工。"
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert "omission" in res.flags
+    sig = next(s for s in res.signals if s.rule == "omission.place")
+    assert text[sig.start:sig.end] in ("一处", "我县一")
+
+
+def test_named_place_is_not_vague(nlp, screener):
+    text = "今日9时许，桃溪镇新华村一处在建工地发生脚手架坍塌，2人受伤，已送医救治。事故原因正在调查，已责令停工。"
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert "omission.place" not in {s.rule for s in res.signals}
+
+
+def test_follow_up_is_not_checked_for_elements(nlp, screener):
+    text = "续报：桃溪镇新华村火灾现场清理完毕，伤者病情稳定。"
+    res = run(nlp, screener, text, "urgent", RECEIVED, title="续报")
+    assert not [s for s in res.signals if s.flag == "omission"]
+
+
+def test_bare_part_of_day_is_a_missing_time_and_no_clock(nlp, screener):
+    text = ("桃溪镇新华村村民反映，夜间有人盗割电缆，造成全村停电，无人员伤亡。派出所已立案侦查，供电所正在抢修。")
+    res = run(nlp, screener, text, "urgent", datetime(2026, 6, 10, 16, 0, tzinfo=TZ))
+    rules = {s.rule for s in res.signals}
+    assert "omission.time" in rules
+    assert not rules & {"delay.clock", "delay.clock_unconfirmed"}
+
+
+def test_planned_time_is_not_the_event_time(nlp, screener):
+    text = ("桃溪镇新华村近期有多名外地人员聚集居住，疑似传销，无人员伤亡。派出所已加强布控，拟于明日凌晨组织清查。")
+    res = run(nlp, screener, text, "urgent", datetime(2026, 6, 10, 16, 0, tzinfo=TZ))
+    assert "delay" not in res.flags
+
+
+# ---------------------------------------------------------------- delay clock and the flash call
+
+def test_late_only_by_flash_deadline_without_flash_sign_is_unconfirmed(nlp, screener):
+    # no death, no one missing, no gathering: late for 特急, on time for 加急
+    text = ("今日7时10分许，桃溪镇新华村一处边坡发生塌方，约300立方米土石堵塞村道，无人员伤亡。"
+            "初步判断系连日降雨所致，镇政府已组织机械抢通。")
+    res = run(nlp, screener, text, "flash", datetime(2026, 6, 10, 9, 40, tzinfo=TZ))
+    assert res.flags == []
+    (sig,) = [s for s in res.signals if s.flag == "delay"]
+    assert sig.rule == "delay.clock_unconfirmed" and text[sig.start:sig.end] == "今日7时10分许"
+
+
+def test_late_flash_with_a_death_is_delay(nlp, screener):
+    text = ("今日7时10分许，桃溪镇新华村一处边坡发生塌方，1名村民被埋，经抢救无效死亡。"
+            "初步判断系连日降雨所致，镇政府已组织机械抢通。")
+    res = run(nlp, screener, text, "flash", datetime(2026, 6, 10, 9, 40, tzinfo=TZ))
+    assert res.flags == ["delay"]
+    assert [s.rule for s in res.signals if s.flag == "delay"] == ["delay.clock"]
+
+
+def test_later_than_the_urgent_deadline_is_delay_either_way(nlp, screener):
+    text = ("今日7时10分许，桃溪镇新华村一处边坡发生塌方，约300立方米土石堵塞村道，无人员伤亡。"
+            "初步判断系连日降雨所致，镇政府已组织机械抢通。")
+    res = run(nlp, screener, text, "flash", datetime(2026, 6, 10, 14, 40, tzinfo=TZ))
+    assert res.flags == ["delay"]
+    assert [s.rule for s in res.signals if s.flag == "delay"] == ["delay.clock"]
+
+
+# ---------------------------------------------------------------- concealment wording
+
+@pytest.mark.parametrize("text,rule", [
+    ("今日14时许，桃溪镇一在建厂房发生坍塌，3人受伤，原因正在调查。镇里已与各方统一了对外口径。", "concealment.control"),
+    ("今日14时许，桃溪镇中学发生学生斗殴，1人受伤，已送医。网上视频已协调平台下架。", "concealment.control"),
+    ("今日14时许，桃溪镇敬老院一名老人摔倒死亡，原因正在调查。院方已与家属签订赔偿协议。", "concealment.control"),
+    ("今日14时许，桃溪镇停水，原因正在调查，正在抢修。此事暂不通过政务新媒体对外发布。", "concealment.control"),
+    ("续报：经县纪委监委核查，此前上报材料称无人员死亡，与事实不符，实有1人死亡。", "concealment.admitted"),
+    ("续报：首报时镇里只掌握2人，漏报了1名临时雇工，现已确认3人失联。", "concealment.admitted"),
+    ("今日14时许，桃溪镇突发山洪，冲毁民房5间，未造成人员死亡。遇难者家属情绪稳定，善后工作有序开展。",
+     "concealment.contradiction"),
+    ("今日14时许，桃溪镇一化工厂废水溢出，河道出现死鱼，原因正在调查，已封堵排口。经分析不会对下游造成影响。",
+     "concealment.reassurance"),
+])
+def test_concealment_wordings(nlp, screener, text, rule):
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert rule in {s.rule for s in res.signals}, [s.rule for s in res.signals]
+
+
+@pytest.mark.parametrize("text", [
+    # a rule about concealment, not an admission
+    "全县要严格执行信息报送制度，严禁迟报、漏报、瞒报，对瞒报的一律追责问责。",
+    # 不实 about work style, 调整为 about a policy, 虚报冒领 is fraud, not a report's figures
+    "个别干部作风不实。申请条件拟调整为连续缴纳社保6个月。查处虚报冒领补贴案件3件。",
+])
+def test_general_talk_about_concealment_is_not_an_admission(nlp, screener, text):
+    res = run(nlp, screener, text, "routine", RECEIVED)
+    assert "concealment.admitted" not in {s.rule for s in res.signals}
+    assert res.flags == []
+
+
+def test_no_casualties_among_a_subgroup_is_not_a_contradiction(nlp, screener):
+    text = ("今日4时许，桃溪镇派出所在抓捕一名嫌疑人时，2名民警被刺伤，已送县人民医院救治，无生命危险。"
+            "嫌疑人已被当场制服，周边群众无伤亡。案件正在侦办。")
+    res = run(nlp, screener, text, "flash", datetime(2026, 6, 10, 4, 40, tzinfo=TZ))
+    assert "concealment.contradiction" not in {s.rule for s in res.signals}
+    assert res.flags == [], [(s.rule, s.message) for s in res.signals]
+
+
+def test_unsaid_video_deletion_is_not_control(nlp, screener):
+    text = ("今日19时许，网上出现一段学生被打视频，派出所已介入调查，涉事学生均已到派出所接受询问，无人员重伤。"
+            "原视频依法保留、未作删除。")
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert "concealment.control" not in {s.rule for s in res.signals}
+
+
+# ---------------------------------------------------------------- omission: more wordings
+
+@pytest.mark.parametrize("text", [
+    # a petition: nature is what people 反映/不满; measures are 接待 and 答复
+    ("今日9时20分许，桃溪镇新华村30余名村民到镇政府反映退耕还林补助未到账问题，对发放进度不满，无人员受伤。"
+     "镇党委书记已接待村民代表，县林草局答复本月底前兑付。"),
+    # an accident: the mechanism (被…砸中) is the nature
+    ("今日9时许，桃溪镇一采石场工人在清理边坡时被滚落石块砸中，经抢救无效死亡。"
+     "县应急局已责令企业停产整顿，并对全镇采石场开展排查。"),
+])
+def test_more_honest_wordings_have_all_elements(nlp, screener, text):
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert not [s for s in res.signals if s.flag == "omission"], [(s.rule, s.message) for s in res.signals]
+
+
+@pytest.mark.parametrize("text,rule", [
+    ("续报：首报中未报告伤亡信息，经逐户排查，现确认2人受伤。", "omission.admission"),
+    ("今日9时许，桃溪镇一饭店后厨起火，无人员伤亡。后厨未安装燃气泄漏报警装置，已责令停业整改。", None),
+    ("一季度信息报送存在一些问题：个别单位首报、续报衔接不够，事件处置结束后未报送终报。", "omission.admission_general"),
+])
+def test_omission_admission_wordings(nlp, screener, text, rule):
+    res = run(nlp, screener, text, "routine", RECEIVED)
+    rules = {s.rule for s in res.signals}
+    if rule is None:
+        assert not rules & {"omission.admission", "omission.admission_general"}
+    else:
+        assert rule in rules
+
+
+def test_casualties_only_being_verified_is_named(nlp, screener):
+    text = ("今日10时20分许，桃溪镇一采石场爆破时飞石击中山下作业人员，具体伤亡情况正在核实。"
+            "事故原因正在调查，镇政府已派人到场。")
+    res = run(nlp, screener, text, "flash", datetime(2026, 6, 10, 10, 50, tzinfo=TZ))
+    assert "omission.casualties_unknown" in {s.rule for s in res.signals}
+
+
+def test_violence_report_must_state_casualties(nlp, screener):
+    text = "今日17时许，桃溪镇中学门口4名学生殴打1名同学，派出所已介入调查，系同学间琐事纠纷引发。"
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert "omission.casualties" in {s.rule for s in res.signals}
+
+
+@pytest.mark.parametrize("text,vague", [
+    # the only named place is where the bus came from
+    ("今日7时20分许，一辆由桃溪镇开往县城的客车在行驶途中翻入路边沟内，造成1人死亡、6人受伤，伤者已送医救治。"
+     "初步分析为车速过快所致，交警已到场处置。", True),
+    ("今日7时20分许，一辆客车在桃溪镇新华村路段翻入路边沟内，造成1人死亡、6人受伤，伤者已送医救治。"
+     "初步分析为车速过快所致，交警已到场处置。", False),
+])
+def test_place_on_the_way_is_vague_unless_named(nlp, screener, text, vague):
+    res = run(nlp, screener, text, "flash", datetime(2026, 6, 10, 7, 50, tzinfo=TZ))
+    assert ("omission.place" in {s.rule for s in res.signals}) is vague
+
+
+def test_no_rule_pattern_matches_the_empty_string():
+    from pipeline.screen import rules
+
+    for name, rx in rules().items():
+        if name != "weights":
+            assert rx.search("") is None, name
+
+
+def test_analysis_text_is_not_checked_for_elements_even_if_called_urgent(nlp, screener):
+    text = ("全县现有农村寄宿制学校31所，寄宿学生1万余人。近年来办学条件明显改善，但运行中的问题也逐渐显现："
+            "一是生活老师不足，二是运转经费偏紧。建议按寄宿生人数核定生活老师岗位。")
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert not [s for s in res.signals if s.flag == "omission"], [s.rule for s in res.signals]
+
+
+def test_incident_in_a_summary_like_opening_is_still_checked(nlp, screener):
+    text = "全镇今日发生一起火灾，桃溪镇新华村一处民房被烧毁。"
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert "omission.measures" in {s.rule for s in res.signals}
+
+
+@pytest.mark.parametrize("text,missing", [
+    # measures told as history are not measures taken on this event
+    ("今日10时许，桃溪镇新华村5名村民在微信群商议赴省上访，反映征地补偿标准偏低问题。"
+     "此前相关部门已作过答复，但其对答复不满意。", True),
+    ("今日10时许，桃溪镇新华村5名村民在微信群商议赴省上访，反映征地补偿标准偏低问题。"
+     "镇党委已派干部上门做工作。", False),
+])
+def test_measures_told_as_history_do_not_count(nlp, screener, text, missing):
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert ("omission.measures" in {s.rule for s in res.signals}) is missing
+
+
+def test_dust_complaint_needs_no_casualty_statement(nlp, screener):
+    text = ("今日9时许，县信访局转来桃溪镇新华村群众联名信，反映村里石材厂夜间违规生产，粉尘噪音扰民。"
+            "镇环保办已到现场核查，已责令停产整改。")
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    assert "omission.casualties" not in {s.rule for s in res.signals}
+
+
+@pytest.mark.parametrize("text,rule", [
+    ("今日14时许，桃溪镇林区发生森林火情，火势沿山脊蔓延，起火原因正在调查。镇里已组织扑火队扑救。"
+     "目前火情已得到有效控制，请领导放心。", "concealment.reassurance"),
+    ("今日0时许，桃溪镇一KTV门前发生持械斗殴，造成人员伤亡，具体伤亡人数以公安机关通报为准。"
+     "起因系双方酒后争执，已控制涉案人员。", "concealment.vague_counts"),
+])
+def test_more_concealment_wordings(nlp, screener, text, rule):
+    res = run(nlp, screener, text, "flash", datetime(2026, 6, 10, 15, 0, tzinfo=TZ))
+    assert rule in {s.rule for s in res.signals}, [s.rule for s in res.signals]
+
+
+def test_exact_counts_are_not_vague(nlp, screener):
+    text = ("今日0时许，桃溪镇一KTV门前发生持械斗殴，造成人员伤亡，其中1人死亡、3人受伤，伤者已送医。"
+            "起因系双方酒后争执，已控制涉案人员8名。")
+    res = run(nlp, screener, text, "flash", datetime(2026, 6, 10, 0, 40, tzinfo=TZ))
+    assert "concealment.vague_counts" not in {s.rule for s in res.signals}
+    assert res.flags == [], [(s.rule, s.message) for s in res.signals]
