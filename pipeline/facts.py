@@ -128,7 +128,7 @@ def _time_regex() -> re.Pattern:
     body = f"(?:{t['day']})?\\s*(?:{t['part']})?\\s*(?:{t['clock']})?{t['approx']}"
     # Every part is optional, so without this lookahead the pattern matches the empty string
     # at every position: a time starts with a digit, a numeral or a day or part-of-day word.
-    return re.compile(r"(?=[\d零〇一二两三四五六七八九十今昨前当同次翌第凌清早上中午下傍晚夜深半])" + body)
+    return re.compile(r"(?=[\d零〇一二两三四五六七八九十今昨前当同次翌第凌清早上中午下傍晚夜深半明])" + body)
 
 
 def _num(s: str | None) -> int | None:
@@ -171,6 +171,8 @@ def find_times(text: str, received_at: datetime) -> list[Mention]:
                 day = received.date() - timedelta(days=2)
             elif rel.startswith(("当", "同日")):
                 day = anchor
+            elif rel.startswith("明"):
+                day = received.date() + timedelta(days=1)
             else:  # 次日, 翌日, 第二天
                 day = anchor + timedelta(days=1)
         elif g["d"]:
@@ -209,13 +211,13 @@ def find_times(text: str, received_at: datetime) -> list[Mention]:
                 hour += 12
             elif part in ("深夜", "半夜") and hour == 12:
                 hour = 0
-        if g["rel"] in ("今晚", "今夜", "昨晚", "昨夜", "当晚", "当夜", "前晚") and hour is not None and hour < 12:
+        if g["rel"] in ("今晚", "今夜", "昨晚", "昨夜", "当晚", "当夜", "前晚", "明晚") and hour is not None and hour < 12:
             hour += 12
         if hour is None and part:
             hour, minute = PART_HOURS.get(part), 0
-        if hour is None and g["rel"] in ("今晨", "今早", "昨晨"):
+        if hour is None and g["rel"] in ("今晨", "今早", "昨晨", "明早"):
             hour, minute = 7, 0
-        if hour is None and g["rel"] in ("今晚", "今夜", "昨晚", "昨夜", "当晚", "当夜", "前晚"):
+        if hour is None and g["rel"] in ("今晚", "今夜", "昨晚", "昨夜", "当晚", "当夜", "前晚", "明晚"):
             hour, minute = 21, 0
         value = None
         if hour is not None and minute is not None and 0 <= hour <= 24 and 0 <= minute < 60:
@@ -235,28 +237,45 @@ def is_follow_up_text(text: str) -> bool:
     return is_follow_up("", text)
 
 
-def choose_event_time(text: str, times: list[Mention]) -> tuple[Mention | None, Mention | None]:
-    """The mention giving when the incident began, and the one giving when the unit learned of it."""
+def choose_event_time(text: str, times: list[Mention],
+                      received_at: datetime | None = None) -> tuple[Mention | None, Mention | None]:
+    """The mention giving when the incident began, and the one giving when the unit learned of it.
+
+    A time the text names as the event's (事发时间为...) wins; times after the receipt (plans) and
+    datelines (a unit and a date alone on a line) never count."""
     t = patterns()["times"]
     learned_re = re.compile(t["learned_after"])
     not_after = re.compile(t["not_event_after"])
     not_before = re.compile(t["not_event_before"])
     event_re = re.compile(t["event_words"])
+    explicit_re = re.compile(t["explicit_before"])
     learned = None
     candidates = []
+    reported = []  # 上午9时许，县医院报告收治3名患者: the only time the text gives, when nothing else
     for m in times:
         if m.value is None:
             continue
+        if explicit_re.search(text, max(0, m.start - 12), m.start):
+            return m, learned
+        if received_at is not None and m.value > received_at + timedelta(hours=1):
+            continue  # a plan (明日凌晨5时起组织攻坚), not the event
         after = text[m.end:m.end + 16]
         before = text[max(0, m.start - 8):m.start]
         line_start = text.rfind("\n", 0, m.start) + 1
         line_head = text[line_start:m.start]
         if re.search(r"(报送时间|签发|发布时间|时间)[:：]\s*$", line_head):
             continue
+        line_end = text.find("\n", m.end)
+        if not text[m.end:len(text) if line_end < 0 else line_end].strip() and not re.search(r"[，。,；]", line_head) \
+                and not event_re.search(line_head):
+            continue  # a dateline: 县委网信办　2026年6月3日21时40分
         if learned_re.search(after):
             learned = learned or m
             continue
-        if not_before.search(before) or not_after.search(after):
+        if not_before.search(before):
+            continue
+        if not_after.search(after):
+            reported.append(m)
             continue
         sent_end = min([i for i in (text.find("。", m.end), text.find("\n", m.end)) if i >= 0] or [len(text)])
         candidates.append((bool(event_re.search(text[m.start:sent_end])), m))
@@ -274,7 +293,9 @@ def choose_event_time(text: str, times: list[Mention]) -> tuple[Mention | None, 
     precise = [m for _, m in candidates if re.search(r"\d|[日号天晚晨]|[一二三四五六七八九十两]+[时点]", m.text)]
     if precise:
         return precise[0], learned
-    # Only the time the unit learned of it is stated: the best the text says of the event.
+    # Only a time something was reported (报告收治) or learned is stated: the best the text says.
+    if reported and re.search(r"^[^。；\n]{0,8}?(?:报告|上报)", text[reported[0].end:reported[0].end + 16]):
+        return reported[0], learned
     return learned, learned
 
 
@@ -290,40 +311,81 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
     n = patterns()["numbers"]
     c = patterns()["casualties"]
     count, vague = n["count"], n["vague"]
-    unit = r"(?:人|名|位|个|例)"
+    # 人 of 人民医院 is no unit, and 第三人民医院 no count.
+    count = rf"(?<!第){count}"
+    unit = r"(?:人(?!民)|名|位|个|例)"
     gap = r"[^，。；、,;\n（）()]{0,10}?"
+    # Around a parenthesis (1名居民（女，62岁）吸入浓烟死亡) the gap holds no number, negation or casualty word.
+    gapp = r"[^，。；、,;\n（）()\d无未没暂死伤亡]{0,10}?"
+    paren = r"(?:（[^（）\n]{0,20}）|\([^()\n]{0,20}\))"
+    # Victims named after the casualty word: 刺伤3名学生, 咬伤行人11人, 砍伤上前劝阻的2名摊主.
+    victim = r"(?:行人|群众|村民|学生|民警|辅警|路人|工人|乘客|儿童|幼儿|老人|游客|居民|顾客|摊主|员工|职工|[^，。；、,;\n\d]{1,8}?的)?"
     out = {}
     # A number followed by one of these is an age, a time, money or a quantity, not a count of people.
     not_people = r"(?!岁|年|月|日|号|时|点|分|秒|元|万|亿|亩|米|公|千|里|辆|户|间|台|次|级|%|\.|架|吨|座|家|所|处|条|只|头|起|个月|小时|天|车|急救|救护|指挥)"
     for kind in ("dead", "injured", "serious", "light", "missing", "trapped"):
         word = c[kind]
         out[kind] = re.compile(
-            rf"(?P<n1>{count}){not_people}(?:{unit}{gap})?(?:经抢救无效|抢救无效)?{word}"
-            rf"|{word}(?:人数|人员)?(?:已|共|累计)?(?:为|达|达到|增至|增加到|上升至|上升到|升至|有)?(?:约|共)?(?P<n2>{count}){unit}")
+            rf"(?P<n1>{count}){not_people}(?:{unit}{gap}|{unit}{gapp}{paren}[，,]?{gapp})?(?:经抢救无效|抢救无效)?{word}(?!{victim}{count}{unit})"
+            rf"|{word}(?:人数|人员)?(?:已|共|累计)?(?:为|达|达到|增至|增加到|上升至|上升到|升至|有)?(?:约|共)?{victim}(?P<n2>{count}){unit}")
         out[kind + "_vague"] = re.compile(rf"{vague}{unit}?(?:人员|群众|工人|村民|学生)?{gap}{word}")
+        # Lists summed: 3名施工人员和2名村民受伤; 刺伤民警2名、辅警1名.
+        item = rf"{count}{unit}"
+        noun = r"(?:(?![死伤亡失困遇])[\u4e00-\u9fff])"
+        out[kind + "_list"] = re.compile(
+            rf"(?P<list>{item}{noun}{{0,5}}?(?:[、和及与](?:另有)?{item}{noun}{{0,5}}?)+)(?:均|都|共|全部)?{word}"
+            rf"|{word}(?P<list2>{noun}{{0,4}}?{item}(?:[、和及与]{noun}{{0,4}}?{item})+)")
+    out["item"] = re.compile(rf"(?P<n>{n['count']}){unit}")
     # "一名工人被卷入，经送医抢救无效死亡": the count may stand a clause before 抢救无效.
-    out["dead_rescue"] = re.compile(rf"(?P<n1>{count}){not_people}{unit}[^。；\n\d]{{0,24}}?(?:经|送医|送院|后)*抢救无效(?:死亡|身亡)?(?P<n2>)")
+    out["dead_rescue"] = re.compile(
+        rf"(?P<n1>{count}){not_people}{unit}[^。；\n\d一二两三四五六七八九十]{{0,24}}?"
+        rf"(?:(?:经|送医|送院|后)*抢救无效(?:死亡|身亡)?|已无生命体征|均已遇难|已遇难|已无呼吸)(?P<n2>)")
+    out["dead_body"] = re.compile(rf"(?P<n1>{count})(?:人|名|具)(?:的)?遗体(?P<n2>)")
     out["person"] = re.compile(c["person"])
+    out["dead_family"] = re.compile(c["dead_family"])
     out["singular_dead"] = re.compile(c["singular_dead"])
     out["singular_injured"] = re.compile(c["singular_injured"])
+    out["singular_missing"] = re.compile(c["singular_missing"])
     out["dead_compact"] = re.compile(rf"(?P<n1>{count})死(?=\d|[一二两三四五六七八九十]|[、，。；]|$)(?P<n2>)")
     out["pair"] = re.compile(rf"(?P<d>{count})死(?P<i>{count})伤")
     out["earlier"] = re.compile(c["earlier"])
+    out["historic"] = re.compile(c["historic"])
     out["earlier_figure"] = re.compile(c["earlier_figure"])
-    for kind in ("all", "dead", "injured", "missing", "trapped"):
+    for kind in ("all", "dead", "injured", "missing", "trapped", "harm"):
         out["none_" + kind] = re.compile(c["none_" + kind])
     out["unknown"] = re.compile(c["unknown"])
+    out["no_danger"] = re.compile(c["no_danger"])
+    np = c["not_patients"]
+    out["ill"] = re.compile(
+        rf"{c['ill_after']}(?P<n2>{count}){unit}{np}"
+        rf"|(?P<n1>{count}){unit}{np}[^。；，\n\d]{{0,12}}?{c['ill_before']}"
+        rf"|(?:就诊|发病|中毒|送医)的(?P<n3>{count}){unit}")
+    out["ill_total"] = re.compile(rf"(?:合计|共计|总计)(?P<n2>{count}){unit}")
+    out["found"] = re.compile(c["found"])
+    out["absconded"] = re.compile(c["absconded"])
+    out["found_after_missing"] = re.compile(c["found_after_missing"])
+    out["trapped_missing"] = re.compile(c["trapped_missing"])
     return out
+
+
+def _sentence_end(text: str, pos: int) -> int:
+    ends = [i for i in (text.find("。", pos), text.find("；", pos), text.find("\n", pos)) if i >= 0]
+    return min(ends) if ends else len(text)
 
 
 def find_casualties(text: str, facts: Facts) -> None:
     """Fill dead/injured/serious/missing/trapped, vague kinds and earlier figures."""
     rx = _casualty_regexes()
-    counts: dict[str, list[int]] = {k: [] for k in ("dead", "injured", "serious", "light", "missing", "trapped")}
+    counts: dict[str, list[int]] = {k: [] for k in ("dead", "injured", "serious", "light", "missing", "trapped", "ill")}
     taken: list[tuple[int, int]] = []
 
     def overlaps(s, e):
         return any(s < te and ts < e for ts, te in taken)
+
+    def elsewhere(m) -> bool:
+        """An earlier report's figure or another period's: recorded apart, never counted."""
+        before = text[max(0, m.start() - 14):m.start()]
+        return bool(rx["historic"].search(before))
 
     for m in rx["pair"].finditer(text):
         d, i = parse_count(m.group("d")), parse_count(m.group("i"))
@@ -333,17 +395,29 @@ def find_casualties(text: str, facts: Facts) -> None:
             counts["dead"].append(d)
         if i is not None:
             counts["injured"].append(i)
-    for kind, key in (("serious", "serious"), ("light", "light"), ("dead", "dead"), ("dead", "dead_rescue"), ("dead", "dead_compact"),
-                      ("injured", "injured"), ("missing", "missing"), ("trapped", "trapped")):
+    for kind in ("dead", "injured", "serious", "light"):
+        for m in rx[kind + "_list"].finditer(text):
+            if overlaps(*m.span()) or elsewhere(m) or rx["earlier"].search(text[max(0, m.start() - 14):m.start()]):
+                continue
+            values = [parse_count(x.group("n")) for x in rx["item"].finditer(m.group("list") or m.group("list2"))]
+            if any(v is None for v in values):
+                continue
+            taken.append(m.span())
+            counts[kind].append(sum(values))
+            facts.mentions.append(Mention(kind, m.start(), m.end(), m.group(), sum(values)))
+    for kind, key in (("serious", "serious"), ("light", "light"), ("dead", "dead"), ("dead", "dead_rescue"),
+                      ("dead", "dead_body"), ("dead", "dead_compact"), ("injured", "injured"), ("missing", "missing"),
+                      ("trapped", "trapped")):
         for m in rx[key].finditer(text):
             if overlaps(*m.span()):
                 continue
             raw = m.group("n1") or m.group("n2")
             value = parse_count(raw)
-            if value in _hotlines():
+            if value in _hotlines() or elsewhere(m):
                 continue
             before = text[max(0, m.start() - 14):m.start()]
-            if rx["earlier"].search(before):
+            found_since = kind == "missing" and rx["found"].search(text, m.end(), _sentence_end(text, m.end()))
+            if rx["earlier"].search(before) or found_since:
                 if value is not None:
                     facts.earlier[kind] = max(value, facts.earlier.get(kind, 0))
                 facts.mentions.append(Mention("earlier_" + kind, m.start(), m.end(), m.group(), value))
@@ -354,7 +428,7 @@ def find_casualties(text: str, facts: Facts) -> None:
                 facts.vague.append(kind)
             else:
                 counts[kind].append(value)
-        if key in ("dead_rescue", "dead_compact"):
+        if key in ("dead_rescue", "dead_compact", "dead_body"):
             continue
         for m in rx[kind + "_vague"].finditer(text):
             if overlaps(*m.span()):
@@ -362,6 +436,18 @@ def find_casualties(text: str, facts: Facts) -> None:
             taken.append(m.span())
             facts.vague.append(kind)
             facts.mentions.append(Mention("vague_" + kind, m.start(), m.end(), m.group(), None))
+    for m in rx["ill"].finditer(text):
+        value = parse_count(m.group("n1") or m.group("n2") or m.group("n3"))
+        if value is None or value in _hotlines() or elsewhere(m) or rx["earlier"].search(text[max(0, m.start() - 14):m.start()]):
+            continue
+        counts["ill"].append(value)
+        facts.mentions.append(Mention("ill", m.start(), m.end(), m.group(), value))
+    if counts["ill"]:  # 发病学生31人，另有帮厨1人出现腹泻，合计32人
+        for m in rx["ill_total"].finditer(text):
+            value = parse_count(m.group("n2"))
+            if value is not None:
+                counts["ill"].append(value)
+                facts.mentions.append(Mention("ill", m.start(), m.end(), m.group(), value))
 
     kinds = {"死亡": "dead", "遇难": "dead", "受伤": "injured", "失联": "missing", "失踪": "missing"}
     for m in rx["earlier_figure"].finditer(text):
@@ -376,7 +462,7 @@ def find_casualties(text: str, facts: Facts) -> None:
             facts.earlier[kind] = max(value, facts.earlier.get(kind, 0))
             facts.mentions.append(Mention("earlier_" + kind, m.start(), m.end(), m.group(), value))
 
-    none_all = [m for m in rx["none_all"].finditer(text)]
+    none_all = [m for m in rx["none_all"].finditer(text)] + [m for m in rx["none_harm"].finditer(text)]
     for m in none_all:
         facts.mentions.append(Mention("no_casualties", m.start(), m.end(), m.group(), 0))
     for kind in ("dead", "injured", "missing", "trapped"):
@@ -389,17 +475,30 @@ def find_casualties(text: str, facts: Facts) -> None:
         facts.mentions.append(Mention("casualties_unknown", m.start(), m.end(), m.group(), None))
 
     # Named or described single persons with a casualty word in their clause, when no number is given.
-    singles: dict[str, set] = {"dead": set(), "injured": set()}
-    for kind in ("dead", "injured"):
-        if counts[kind] or (kind == "injured" and (counts["serious"] or counts["light"])):
+    singles: dict[str, set] = {"dead": set(), "injured": set(), "missing": set()}
+    for kind in ("dead", "injured", "missing"):
+        if counts[kind] or (kind == "injured" and (counts["serious"] or counts["light"] or counts["ill"])):
+            continue
+        if kind == "missing" and (counts["trapped"] or rx["found"].search(text)):
             continue
         for m in rx["singular_" + kind].finditer(text):
             if overlaps(*m.span()):
                 continue
             s = max(text.rfind(ch, 0, m.start()) for ch in "，。；\n,") + 1
-            if kind == "dead":  # the subject of a death often stands a clause earlier
+            e = m.start()
+            if kind in ("dead", "missing"):  # the subject often stands a clause earlier
                 s = max(text.rfind(ch, 0, m.start()) for ch in "。；\n") + 1
-            people = [p.group() for p in rx["person"].finditer(text, s, m.start())]
+            if kind == "missing":  # 暂未发现男童下落
+                e = m.end()
+                if rx["absconded"].search(text, s, _sentence_end(text, m.end())):
+                    continue
+            people = [p.group() for p in rx["person"].finditer(text, s, e)]
+            if not people and kind == "injured":  # 推搡中老人摔倒，手掌擦伤: the subject a clause earlier
+                s2 = max(text.rfind(ch, 0, s - 1) for ch in "，。；\n,") + 1
+                if s > 0 and text[s - 1:s] in "，," and not re.search(r"[）)]", text[s2:e]):
+                    people = [p.group() for p in rx["person"].finditer(text, s2, e)]
+            if kind == "injured":  # the one who died is not counted again as hurt
+                people = [p for p in people if p not in singles["dead"]]
             if not people:
                 continue
             name = people[-1] if kind == "injured" else people[0]
@@ -407,25 +506,45 @@ def find_casualties(text: str, facts: Facts) -> None:
                 singles[kind].add(name)
                 taken.append(m.span())
                 facts.mentions.append(Mention(kind, s, m.end(), text[s:m.end()], 1))
-    for kind in ("dead", "injured"):
+    for kind in ("dead", "injured", "missing"):
         if singles[kind]:
             counts[kind].append(len(singles[kind]))
 
-    facts.dead = max(counts["dead"]) if counts["dead"] else (0 if none_all else None)
+    if not counts["dead"]:
+        for m in rx["dead_family"].finditer(text):
+            value = parse_count(m.group("n"))
+            if value:
+                counts["dead"].append(value)
+                facts.mentions.append(Mention("dead", m.start(), m.end(), m.group(), value))
+    no_danger = rx["no_danger"].search(text)
+    facts.dead = max(counts["dead"]) if counts["dead"] else (0 if none_all or (no_danger and "dead" not in facts.vague) else None)
     facts.serious = max(counts["serious"]) if counts["serious"] else None
     if counts["injured"]:
         facts.injured = max(counts["injured"])
     elif counts["serious"] or counts["light"]:
         facts.injured = (facts.serious or 0) + (max(counts["light"]) if counts["light"] else 0)
-    elif none_all:
+    elif none_all and not counts["ill"]:
         facts.injured = 0
+    if counts["ill"]:
+        ill = max(counts["ill"])
+        # 累计发病31人，其中2人经抢救无效死亡: the patients still alive are the injured.
+        top = max((m for m in facts.mentions if m.kind == "ill" and m.value == ill), key=lambda m: m.start)
+        deaths = [m for m in facts.mentions if m.kind == "dead" and isinstance(m.value, int)
+                  and top.end <= m.start <= top.end + 80 and "其中" in text[top.end:m.end]]
+        if deaths and facts.dead and ill > facts.dead:
+            ill -= facts.dead
+        facts.injured = max(ill, facts.injured or 0)
     if facts.serious is not None and facts.injured is not None and facts.injured < facts.serious:
         facts.injured = facts.serious
-    if facts.dead is None and counts["injured"] and max(counts["injured"]) == 0 and rx["none_injured"].search(text) \
-            and not facts.vague:
+    if facts.dead is None and facts.injured == 0 and rx["none_injured"].search(text) and not facts.vague:
         facts.dead = 0  # 无人员受伤: nobody was hurt, so nobody died
     facts.missing = max(counts["missing"]) if counts["missing"] else None
     facts.trapped = max(counts["trapped"]) if counts["trapped"] else None
+    if facts.missing is None and facts.trapped and rx["trapped_missing"].search(text) \
+            and not rx["found_after_missing"].search(text):
+        facts.missing = facts.trapped  # 3人被困，目前下落不明
+    if facts.missing is None and rx["found_after_missing"].search(text):
+        facts.missing = 0  # 失联的2人已找到 (alive or not): nobody is missing any more
     facts.vague = sorted(set(facts.vague) - {k for k in counts if counts[k]})
     facts.casualties_stated = bool(none_all or any(counts.values()) or facts.vague or facts.casualties_unknown)
 
@@ -584,7 +703,7 @@ def times_component(doc: Doc) -> Doc:
     received = doc._.received_at or datetime.now(TZ)
     text = doc_text(doc)
     facts.times = find_times(text, received)
-    event, learned = choose_event_time(text, facts.times)
+    event, learned = choose_event_time(text, facts.times, received)
     if event is not None:
         facts.event_time, facts.event_time_mention = event.value, event
     if learned is not None:

@@ -65,7 +65,7 @@ def test_no_time_of_day_means_no_event_time(nlp):
     ("死亡人数已上升至7人，仍有3人失踪。", 7, None, 3),
     ("事故造成数人受伤。", None, None, None),
     ("火灾造成店主李某某（男，63岁）死亡，其妻王某受伤。", 1, 1, None),
-    ("其中2人经120现场确认死亡，1人腿部骨折。", 2, None, None),
+    ("其中2人经120现场确认死亡，1人腿部骨折。", 2, 1, None),  # a fracture is a hurt
     ("经抢救无效于17时20分死亡。患者张某（男，34岁）术后出现并发症。", None, None, None),
     ("槽罐车驾驶员轻微擦伤。", None, 1, None),
     ("现场十余人受伤。", None, None, None),
@@ -140,3 +140,76 @@ def test_fact_spans_align_with_tokens(nlp):
     labels = {s.label_: s.text for s in doc.spans["facts"]}
     assert labels["time"] == "11月25日14时30分许"
     assert labels["dead"] == "2人死亡"
+
+
+# ---- office writing patterns (sentences written for these tests)
+
+@pytest.mark.parametrize("text,dead,injured,missing", [
+    # illness reports: patients count as injured (the guideline: injured counts everyone hurt)
+    ("截至今晨，该校累计发病27人，均为轻症。", 0, 27, None),
+    ("共有15名职工到区医院就诊，无重症病例。", 0, 15, None),
+    ("该村累计报告病例9例，其中1例经抢救无效死亡。", 1, 8, None),
+    ("学生发病人数增加到20人，另有厨工1人出现腹泻，合计21人。", None, 21, None),
+    ("另有6人仍在住院治疗。", None, 6, None),
+    # lists summed, victims after the verb, parentheses
+    ("执勤中2名民警和1名辅警受伤。", None, 3, None),
+    ("歹徒持刀刺伤行人4人后逃离。", None, 4, None),
+    ("一名男子持刀砍伤3名路人。", None, 3, None),
+    ("嫌疑人砍伤上前阻拦的2名保安。", None, 2, None),
+    ("事故造成1名乘客（男，45岁）死亡，2人受伤。", 1, 2, None),
+    ("救出1人（女，60岁），腿部骨折。", None, 1, None),
+    ("两人都受了点伤，已在村卫生室包扎。", None, 2, None),
+    # statements that there were none
+    ("截至目前未接到人员伤亡报告。", 0, 0, None),
+    ("火灾未造成其他人员伤亡，1人轻微烧伤。", 0, 1, None),
+    ("河道下游暂未发现群众饮水后出现不适。", 0, 0, None),
+    ("目前暂无人员伤亡或失踪。", 0, 0, 0),
+    ("伤者均无生命危险。", 0, None, None),
+    ("3人及时撤离，均未受伤。", 0, 0, None),
+    # deaths written without 死亡
+    ("搜救人员在下游找到两人遗体。", 2, None, None),
+    ("张某某被救出时已无生命体征。", 1, None, None),
+    ("消防员从屋内抬出2名住户，均已无生命体征。", 2, None, None),
+    ("3名死者家属情绪稳定。", 3, None, None),
+    # missing and found
+    ("3人被困井下，目前下落不明。", None, None, 3),
+    ("失联的2名村民已被找到，均已遇难。", 2, None, 0),
+    ("走失老人王某某至今下落不明。", None, None, 1),
+])
+def test_office_casualty_patterns(nlp, text, dead, injured, missing):
+    f = facts_of(nlp, text)
+    assert (f.dead, f.injured, f.missing) == (dead, injured, missing)
+
+
+@pytest.mark.parametrize("text", [
+    "县里组织参与救援120人、消防车8辆赶赴现场。",
+    "现场聚集群众200余人，情绪稳定。",
+    "今年以来全县共发生火灾12起，去年同期死亡3人。",
+    "法定代表人李某某已于上周起失联，拖欠货款约300万元。",
+    "派出20名医护人员到医院协助救治住院患者。",
+    "现场十余人受伤，数人被困。",
+    "其妻王某经市第三人民医院检查无异常。",
+])
+def test_not_casualty_counts(nlp, text):
+    f = facts_of(nlp, text)
+    assert (f.dead, f.injured, f.missing) == (None, None, None)
+
+
+def test_third_hospital_is_no_count(nlp):
+    assert facts_of(nlp, "王某经市第三人民医院全力抢救无效死亡。").dead == 1
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("11时20分，网民发帖称某校门口发生斗殴。经核实，事发时间为当日9时40分许。", "2026-11-25T09:40"),
+    ("县委网信办　2026年11月25日15时30分\n网民反映，某路段今日13时许发生车辆追尾。", "2026-11-25T13:00"),
+    ("老人张某某昨天下午4点左右出门后一直没回家，家人晚上才发现不对。", "2026-11-24T16:00"),
+    ("11月25日上午9时许，县医院报告收治2名疑似中毒患者。", "2026-11-25T09:00"),
+])
+def test_event_time_office_patterns(nlp, text, expected):
+    f = facts_of(nlp, text)
+    assert f.event_time is not None and f.event_time.isoformat(timespec="minutes") == expected + "+08:00"
+
+
+def test_a_plan_is_no_event_time(nlp):
+    f = facts_of(nlp, "目前已转移群众30人。预计明日凌晨2时许降雨将再次发生。")
+    assert f.event_time is None
