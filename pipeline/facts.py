@@ -360,7 +360,10 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
         rf"{c['ill_after']}(?P<n2>{count}){unit}{np}"
         rf"|(?P<n1>{count}){unit}{np}[^。；，\n\d]{{0,12}}?{c['ill_before']}"
         rf"|(?:就诊|发病|中毒|送医)的(?P<n3>{count}){unit}")
-    out["ill_total"] = re.compile(rf"(?:合计|共计|总计)(?P<n2>{count}){unit}")
+    out["ill_total"] = re.compile(rf"(?:合计|共计|总计|共有|共|累计)(?P<n2>{count}){unit}{np}")
+    out["symptoms"] = re.compile(c["symptoms"])
+    out["singular_treated"] = re.compile(c["singular_treated"])
+    out["death_words"] = re.compile(c["death_words"])
     out["found"] = re.compile(c["found"])
     out["absconded"] = re.compile(c["absconded"])
     out["found_after_missing"] = re.compile(c["found_after_missing"])
@@ -442,10 +445,12 @@ def find_casualties(text: str, facts: Facts) -> None:
             continue
         counts["ill"].append(value)
         facts.mentions.append(Mention("ill", m.start(), m.end(), m.group(), value))
-    if counts["ill"]:  # 发病学生31人，另有帮厨1人出现腹泻，合计32人
-        for m in rx["ill_total"].finditer(text):
+    # 陆续有学生出现呕吐、腹泻，到3点止共17人; 发病学生31人，另有帮厨1人出现腹泻，合计32人
+    for m in rx["ill_total"].finditer(text):
+        start = max(text.rfind(ch, 0, m.start()) for ch in "。；\n") + 1
+        if rx["symptoms"].search(text, start, m.start()) or (counts["ill"] and m.group().startswith(("合计", "共计", "总计"))):
             value = parse_count(m.group("n2"))
-            if value is not None:
+            if value is not None and not overlaps(*m.span()):
                 counts["ill"].append(value)
                 facts.mentions.append(Mention("ill", m.start(), m.end(), m.group(), value))
 
@@ -481,18 +486,36 @@ def find_casualties(text: str, facts: Facts) -> None:
             continue
         if kind == "missing" and (counts["trapped"] or rx["found"].search(text)):
             continue
-        for m in rx["singular_" + kind].finditer(text):
+        if kind in facts.vague:  # 个别人员受伤: the count is vague, a described person does not fix it
+            continue
+        found_words = [m for m in rx["singular_" + kind].finditer(text)]
+        if kind == "injured":
+            found_words += [m for m in rx["singular_treated"].finditer(text)]
+        for m in found_words:
             if overlaps(*m.span()):
                 continue
             s = max(text.rfind(ch, 0, m.start()) for ch in "，。；\n,") + 1
             e = m.start()
+            if m.re is rx["singular_treated"]:  # 其妻王某某被救出，有轻度烟气吸入，已送县人民医院观察
+                s = max(text.rfind(ch, 0, m.start()) for ch in "。；\n") + 1
+                if rx["death_words"].search(text, m.start(), _sentence_end(text, m.end())):
+                    continue
             if kind in ("dead", "missing"):  # the subject often stands a clause earlier
                 s = max(text.rfind(ch, 0, m.start()) for ch in "。；\n") + 1
             if kind == "missing":  # 暂未发现男童下落
                 e = m.end()
                 if rx["absconded"].search(text, s, _sentence_end(text, m.end())):
                     continue
-            people = [p.group() for p in rx["person"].finditer(text, s, e)]
+            found_people = list(rx["person"].finditer(text, s, e))
+            people = [p.group() for p in found_people]
+            listed = []  # 其妻、其孙正在救治: everyone in a list right before the word
+            if kind == "injured" and found_people and not text[found_people[-1].end():e].strip("正在仍"):
+                listed = [found_people[-1]]
+                while len(listed) < len(found_people):
+                    prev = found_people[-len(listed) - 1]
+                    if text[prev.end():listed[-1].start()] not in ("、", "和", "及", "与"):
+                        break
+                    listed.append(prev)
             if not people and kind == "injured":  # 推搡中老人摔倒，手掌擦伤: the subject a clause earlier
                 s2 = max(text.rfind(ch, 0, s - 1) for ch in "，。；\n,") + 1
                 if s > 0 and text[s - 1:s] in "，," and not re.search(r"[）)]", text[s2:e]):
@@ -501,11 +524,13 @@ def find_casualties(text: str, facts: Facts) -> None:
                 people = [p for p in people if p not in singles["dead"]]
             if not people:
                 continue
-            name = people[-1] if kind == "injured" else people[0]
-            if not any(name == other for other in singles[kind]):
-                singles[kind].add(name)
+            names = [p.group() for p in listed if p.group() not in singles["dead"]] if len(listed) > 1 else \
+                [people[-1] if kind == "injured" else people[0]]
+            new = [name for name in names if name not in singles[kind]]
+            if new:
+                singles[kind].update(new)
                 taken.append(m.span())
-                facts.mentions.append(Mention(kind, s, m.end(), text[s:m.end()], 1))
+                facts.mentions.append(Mention(kind, s, m.end(), text[s:m.end()], len(new)))
     for kind in ("dead", "injured", "missing"):
         if singles[kind]:
             counts[kind].append(len(singles[kind]))
@@ -531,6 +556,8 @@ def find_casualties(text: str, facts: Facts) -> None:
         top = max((m for m in facts.mentions if m.kind == "ill" and m.value == ill), key=lambda m: m.start)
         deaths = [m for m in facts.mentions if m.kind == "dead" and isinstance(m.value, int)
                   and top.end <= m.start <= top.end + 80 and "其中" in text[top.end:m.end]]
+        if re.search(r"^[^。；]{0,12}?除[^，。；]{0,6}?(?:死亡|死者|遇难)", text[top.end:top.end + 30]):
+            deaths.append(top)  # 共有3名患儿出现感染症状，除死亡患儿外，另2名病情危重
         if deaths and facts.dead and ill > facts.dead:
             ill -= facts.dead
         facts.injured = max(ill, facts.injured or 0)

@@ -175,6 +175,12 @@ def test_fact_spans_align_with_tokens(nlp):
     ("3人被困井下，目前下落不明。", None, None, 3),
     ("失联的2名村民已被找到，均已遇难。", 2, None, 0),
     ("走失老人王某某至今下落不明。", None, None, 1),
+    # persons being treated; lists of persons; totals of a symptom sentence; patients who died
+    ("户主刘某某被邻居从屋内救出，已送镇卫生院观察。", None, 1, None),
+    ("张某某（70岁）经抢救无效死亡，其子、其孙女正在救治。", 1, 2, None),
+    ("午饭后陆续有学生出现腹痛、呕吐，到下午4点止共12人。", None, 12, None),
+    ("1名老人经抢救无效死亡。共有5名老人出现发热症状，除死亡老人外，另4人病情平稳。", 1, 4, None),
+    ("1名工人被送往县医院抢救，经抢救无效死亡。", 1, None, None),
 ])
 def test_office_casualty_patterns(nlp, text, dead, injured, missing):
     f = facts_of(nlp, text)
@@ -189,10 +195,16 @@ def test_office_casualty_patterns(nlp, text, dead, injured, missing):
     "派出20名医护人员到医院协助救治住院患者。",
     "现场十余人受伤，数人被困。",
     "其妻王某经市第三人民医院检查无异常。",
+    "其父到派出所报警，民警按走失人员登记。",
 ])
 def test_not_casualty_counts(nlp, text):
     f = facts_of(nlp, text)
     assert (f.dead, f.injured, f.missing) == (None, None, None)
+
+
+def test_vague_count_not_fixed_by_a_described_person(nlp):
+    f = facts_of(nlp, "事故造成1人死亡，另有个别人员受伤，已送县人民医院治疗。")
+    assert (f.dead, f.injured) == (1, None) and "injured" in f.vague
 
 
 def test_third_hospital_is_no_count(nlp):
