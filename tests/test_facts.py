@@ -181,6 +181,9 @@ def test_fact_spans_align_with_tokens(nlp):
     ("午饭后陆续有学生出现腹痛、呕吐，到下午4点止共12人。", None, 12, None),
     ("1名老人经抢救无效死亡。共有5名老人出现发热症状，除死亡老人外，另4人病情平稳。", 1, 4, None),
     ("1名工人被送往县医院抢救，经抢救无效死亡。", 1, None, None),
+    ("泥石流造成1人死亡，暂未发现受伤人员。", 1, 0, None),
+    ("另1户4人及时撤出，未受伤。", 0, 0, None),
+    ("村民将该男子扭送派出所，该男子有伤。", None, 1, None),
 ])
 def test_office_casualty_patterns(nlp, text, dead, injured, missing):
     f = facts_of(nlp, text)
@@ -196,6 +199,7 @@ def test_office_casualty_patterns(nlp, text, dead, injured, missing):
     "现场十余人受伤，数人被困。",
     "其妻王某经市第三人民医院检查无异常。",
     "其父到派出所报警，民警按走失人员登记。",
+    "是否有伤亡正在核实。",
 ])
 def test_not_casualty_counts(nlp, text):
     f = facts_of(nlp, text)
