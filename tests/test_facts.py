@@ -146,7 +146,7 @@ def test_fact_spans_align_with_tokens(nlp):
 
 @pytest.mark.parametrize("text,dead,injured,missing", [
     # illness reports: patients count as injured (the guideline: injured counts everyone hurt)
-    ("截至今晨，该校累计发病27人，均为轻症。", 0, 27, None),
+    ("截至今晨，该校累计发病27人，均为轻症。", None, 27, None),  # 轻症 says nothing of deaths
     ("共有15名职工到区医院就诊，无重症病例。", 0, 15, None),
     ("该村累计报告病例9例，其中1例经抢救无效死亡。", 1, 8, None),
     ("学生发病人数增加到20人，另有厨工1人出现腹泻，合计21人。", None, 21, None),
@@ -164,7 +164,6 @@ def test_fact_spans_align_with_tokens(nlp):
     ("火灾未造成其他人员伤亡，1人轻微烧伤。", 0, 1, None),
     ("河道下游暂未发现群众饮水后出现不适。", 0, 0, None),
     ("目前暂无人员伤亡或失踪。", 0, 0, 0),
-    ("伤者均无生命危险。", 0, None, None),
     ("3人及时撤离，均未受伤。", 0, 0, None),
     # deaths written without 死亡
     ("搜救人员在下游找到两人遗体。", 2, None, None),
@@ -200,6 +199,7 @@ def test_office_casualty_patterns(nlp, text, dead, injured, missing):
     "其妻王某经市第三人民医院检查无异常。",
     "其父到派出所报警，民警按走失人员登记。",
     "是否有伤亡正在核实。",
+    "伤者均无生命危险。",
 ])
 def test_not_casualty_counts(nlp, text):
     f = facts_of(nlp, text)
