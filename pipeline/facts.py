@@ -358,8 +358,11 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
     np = c["not_patients"]
     out["ill"] = re.compile(
         rf"{c['ill_after']}(?P<n2>{count}){unit}{np}"
-        rf"|(?P<n1>{count}){unit}{np}[^。；，\n\d]{{0,12}}?{c['ill_before']}"
-        rf"|(?:就诊|发病|中毒|送医)的(?P<n3>{count}){unit}")
+        rf"|(?P<n1>{count}){unit}{np}[^。；，\n\d（）()]{{0,16}}?{c['ill_before']}"
+        rf"|(?:就诊|发病|中毒|送医)的(?P<n3>{count}){unit}"
+        rf"|(?:累计|共|合计)(?P<n4>{count})例")
+    # More patients listed after the first count: 累计发病学生58人、教职工3人.
+    out["ill_more"] = re.compile(rf"(?:[、和及](?:另有)?{noun}{{0,5}}?(?P<n>{count}){unit})+")
     out["ill_total"] = re.compile(rf"(?:合计|共计|总计|共有|共|累计)(?P<n2>{count}){unit}{np}")
     out["symptoms"] = re.compile(c["symptoms"])
     out["singular_treated"] = re.compile(c["singular_treated"])
@@ -369,6 +372,17 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
     out["found_after_missing"] = re.compile(c["found_after_missing"])
     out["trapped_missing"] = re.compile(c["trapped_missing"])
     return out
+
+
+def _clause_start(text: str, pos: int, seps: str = "，。；\n,") -> int:
+    """Where the clause holding ``pos`` starts; commas inside a parenthesis (男，63岁) do not end one."""
+    s = max(text.rfind(ch, 0, pos) for ch in seps) + 1
+    while s > 0 and text.count("）", s, pos) > text.count("（", s, pos):
+        opening = text.rfind("（", 0, s)
+        if opening < 0:
+            break
+        s = max(text.rfind(ch, 0, opening) for ch in seps) + 1
+    return s
 
 
 def _sentence_end(text: str, pos: int) -> int:
@@ -440,14 +454,27 @@ def find_casualties(text: str, facts: Facts) -> None:
             facts.vague.append(kind)
             facts.mentions.append(Mention("vague_" + kind, m.start(), m.end(), m.group(), None))
     for m in rx["ill"].finditer(text):
-        value = parse_count(m.group("n1") or m.group("n2") or m.group("n3"))
+        value = parse_count(m.group("n1") or m.group("n2") or m.group("n3") or m.group("n4"))
         if value is None or value in _hotlines() or elsewhere(m) or rx["earlier"].search(text[max(0, m.start() - 14):m.start()]):
             continue
+        clause_end = min([i for i in (text.find(ch, m.end()) for ch in "，。；\n,") if i >= 0] or [len(text)])
+        if text[clause_end:clause_end + 2] in ("，经", ",经"):  # 送往县医院，经抢救无效死亡
+            clause_end = min([i for i in (text.find(ch, clause_end + 1) for ch in "，。；\n,") if i >= 0] or [len(text)])
+        if rx["death_words"].search(text, m.start(), clause_end):
+            continue  # 2人在送医后死亡: the dead are no patients
+        if m.group("n2"):
+            more = rx["ill_more"].match(text, m.end())
+            if more:
+                extra = [parse_count(x.group("n")) for x in rx["item"].finditer(more.group())]
+                if all(v is not None for v in extra):
+                    value += sum(extra)
         counts["ill"].append(value)
         facts.mentions.append(Mention("ill", m.start(), m.end(), m.group(), value))
     # 陆续有学生出现呕吐、腹泻，到3点止共17人; 发病学生31人，另有帮厨1人出现腹泻，合计32人
     for m in rx["ill_total"].finditer(text):
         start = max(text.rfind(ch, 0, m.start()) for ch in "。；\n") + 1
+        if text.count("（", start, m.start()) > text.count("）", start, m.start()):
+            continue  # （院内老人共68人）: an aside, not the patients
         if rx["symptoms"].search(text, start, m.start()) or (counts["ill"] and m.group().startswith(("合计", "共计", "总计"))):
             value = parse_count(m.group("n2"))
             if value is not None and not overlaps(*m.span()):
@@ -482,7 +509,10 @@ def find_casualties(text: str, facts: Facts) -> None:
     # Named or described single persons with a casualty word in their clause, when no number is given.
     singles: dict[str, set] = {"dead": set(), "injured": set(), "missing": set()}
     for kind in ("dead", "injured", "missing"):
-        if counts[kind] or (kind == "injured" and (counts["serious"] or counts["light"] or counts["ill"])):
+        # 无其他人员受伤 says someone was hurt: its 0 does not stop counting the person described.
+        others = any(x.kind == "no_" + kind and re.search("其他|其余", x.text) for x in facts.mentions)
+        if (any(counts[kind]) or (counts[kind] and not others)) or \
+                (kind == "injured" and (counts["serious"] or counts["light"] or counts["ill"])):
             continue
         if kind == "missing" and (counts["trapped"] or rx["found"].search(text)):
             continue
@@ -494,14 +524,14 @@ def find_casualties(text: str, facts: Facts) -> None:
         for m in found_words:
             if overlaps(*m.span()):
                 continue
-            s = max(text.rfind(ch, 0, m.start()) for ch in "，。；\n,") + 1
+            s = _clause_start(text, m.start())
             e = m.start()
             if m.re is rx["singular_treated"]:  # 其妻王某某被救出，有轻度烟气吸入，已送县人民医院观察
-                s = max(text.rfind(ch, 0, m.start()) for ch in "。；\n") + 1
+                s = _clause_start(text, m.start(), "。；\n")
                 if rx["death_words"].search(text, m.start(), _sentence_end(text, m.end())):
                     continue
             if kind in ("dead", "missing"):  # the subject often stands a clause earlier
-                s = max(text.rfind(ch, 0, m.start()) for ch in "。；\n") + 1
+                s = _clause_start(text, m.start(), "。；\n")
             if kind == "missing":  # 暂未发现男童下落
                 e = m.end()
                 if rx["absconded"].search(text, s, _sentence_end(text, m.end())):
@@ -555,7 +585,9 @@ def find_casualties(text: str, facts: Facts) -> None:
         # 累计发病31人，其中2人经抢救无效死亡: the patients still alive are the injured.
         top = max((m for m in facts.mentions if m.kind == "ill" and m.value == ill), key=lambda m: m.start)
         deaths = [m for m in facts.mentions if m.kind == "dead" and isinstance(m.value, int)
-                  and top.end <= m.start <= top.end + 80 and "其中" in text[top.end:m.end]]
+                  and top.end <= m.end <= top.end + 120 and "其中" in text[top.end:m.end]]
+        if re.search(r"其中[^。；]*?(?:死亡|身亡|遇难)", text[top.end:_sentence_end(text, top.end)]):
+            deaths.append(top)  # 共有23人发病，其中一名老人在送医途中死亡
         if re.search(r"^[^。；]{0,12}?除[^，。；]{0,6}?(?:死亡|死者|遇难)", text[top.end:top.end + 30]):
             deaths.append(top)  # 共有3名患儿出现感染症状，除死亡患儿外，另2名病情危重
         if deaths and facts.dead and ill > facts.dead:

@@ -183,6 +183,15 @@ def test_fact_spans_align_with_tokens(nlp):
     ("泥石流造成1人死亡，暂未发现受伤人员。", 1, 0, None),
     ("另1户4人及时撤出，未受伤。", 0, 0, None),
     ("村民将该男子扭送派出所，该男子有伤。", None, 1, None),
+    ("累计接诊63人，均在镇卫生院输液。", None, 63, None),
+    ("截至今日，累计发病学生40人、教职工2人，无重症病例。", 0, 42, None),
+    ("共有9人发病，其中1名老人在送医途中死亡。", 1, 8, None),
+    ("已有30人被送往镇卫生院和县医院救治。", None, 30, None),
+    ("2人在送医后死亡，3人在县人民医院救治。", 2, 3, None),
+    ("陆续有老人出现呕吐症状，累计发病23人（院内老人共68人）。", None, 23, None),
+    ("该男子（男，45岁）被倒塌的围墙砸伤腿部。", None, 1, None),
+    ("一名工人手指被机器压伤，已送医院治疗，无其他人员受伤。", None, 1, None),
+    ("劝架的摊主孙某手臂受轻伤。", None, 1, None),
 ])
 def test_office_casualty_patterns(nlp, text, dead, injured, missing):
     f = facts_of(nlp, text)
@@ -200,6 +209,7 @@ def test_office_casualty_patterns(nlp, text, dead, injured, missing):
     "其父到派出所报警，民警按走失人员登记。",
     "是否有伤亡正在核实。",
     "伤者均无生命危险。",
+    "停电期间，2名透析患者已转至市医院。",
 ])
 def test_not_casualty_counts(nlp, text):
     f = facts_of(nlp, text)
