@@ -316,7 +316,7 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
     unit = r"(?:人(?!民)|名|位|个|例)"
     gap = r"[^，。；、,;\n（）()]{0,10}?"
     # Around a parenthesis (1名居民（女，62岁）吸入浓烟死亡) the gap holds no number, negation or casualty word.
-    gapp = r"[^，。；、,;\n（）()\d无未没暂死伤亡]{0,10}?"
+    gapp = r"(?:(?!\d+(?:人|名|例))[^，。；、,;\n（）()无未没暂死伤亡]){0,12}?"
     paren = r"(?:（[^（）\n]{0,20}）|\([^()\n]{0,20}\))"
     # Victims named after the casualty word: 刺伤3名学生, 咬伤行人11人, 砍伤上前劝阻的2名摊主.
     victim = r"(?:行人|群众|村民|学生|民警|辅警|路人|工人|乘客|儿童|幼儿|老人|游客|居民|顾客|摊主|员工|职工|[^，。；、,;\n\d]{1,8}?的)?"
@@ -370,6 +370,7 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
     out["found"] = re.compile(c["found"])
     out["absconded"] = re.compile(c["absconded"])
     out["found_after_missing"] = re.compile(c["found_after_missing"])
+    out["found_dead"] = re.compile(c["found_dead"])
     out["trapped_missing"] = re.compile(c["trapped_missing"])
     return out
 
@@ -383,6 +384,27 @@ def _clause_start(text: str, pos: int, seps: str = "，。；\n,") -> int:
             break
         s = max(text.rfind(ch, 0, opening) for ch in seps) + 1
     return s
+
+
+def _persons(person: re.Pattern, text: str, start: int, end: int) -> list[tuple[int, int, str]]:
+    """Persons named in text[start:end]; a description and a name side by side (老人钱某某,
+    其子邹某) are one person, known by the name."""
+    out: list[tuple[int, int, str]] = []
+    for p in person.finditer(text, start, end):
+        if out and out[-1][1] == p.start():
+            out[-1] = (out[-1][0], p.end(), p.group())
+        else:
+            out.append((p.start(), p.end(), p.group()))
+    return out
+
+
+_LIST_JOIN = re.compile(r"(?:（[^（）]{0,20}）)?(?:、|和|及|与|以及)")
+
+
+def _joined(text: str, a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
+    """Whether two persons are listed together (刘某某（男，67岁）、刘某; 其妻、其孙)."""
+    first, second = (a, b) if a[0] < b[0] else (b, a)
+    return bool(_LIST_JOIN.fullmatch(text, first[1], second[0]))
 
 
 def _sentence_end(text: str, pos: int) -> int:
@@ -508,6 +530,13 @@ def find_casualties(text: str, facts: Facts) -> None:
 
     # Named or described single persons with a casualty word in their clause, when no number is given.
     singles: dict[str, set] = {"dead": set(), "injured": set(), "missing": set()}
+    seen: dict[str, list] = {"dead": [], "injured": [], "missing": []}  # full texts (男童张某某)
+
+    def known(kind: str, p: tuple[int, int, str]) -> bool:
+        """Already counted: the same name, or a bare description (男童) of a person counted with it."""
+        core = re.sub(r"^[一1]名", "", p[2])[-2:]  # 一名出租车司机 … 司机杨某某: the role noun
+        return p[2] in singles[kind] or ("某" not in p[2] and any(core in full for full in seen[kind]))
+
     for kind in ("dead", "injured", "missing"):
         # 无其他人员受伤 says someone was hurt: its 0 does not stop counting the person described.
         others = any(x.kind == "no_" + kind and re.search("其他|其余", x.text) for x in facts.mentions)
@@ -536,29 +565,35 @@ def find_casualties(text: str, facts: Facts) -> None:
                 e = m.end()
                 if rx["absconded"].search(text, s, _sentence_end(text, m.end())):
                     continue
-            found_people = list(rx["person"].finditer(text, s, e))
-            people = [p.group() for p in found_people]
-            listed = []  # 其妻、其孙正在救治: everyone in a list right before the word
-            if kind == "injured" and found_people and not text[found_people[-1].end():e].strip("正在仍"):
-                listed = [found_people[-1]]
-                while len(listed) < len(found_people):
-                    prev = found_people[-len(listed) - 1]
-                    if text[prev.end():listed[-1].start()] not in ("、", "和", "及", "与"):
-                        break
-                    listed.append(prev)
+            if kind == "injured" and m.re is rx["singular_injured"]:
+                if re.search(r"未|没有|无", text[max(s, m.start() - 8):m.start()]):
+                    continue  # 货车驾驶员未受伤; 暂未发生老人受冻、摔伤
+                if rx["death_words"].search(text, m.end(), _sentence_end(text, m.end())):
+                    continue  # 将李某砍伤，李某经抢救无效死亡: the wound ended in the death
+            people = _persons(rx["person"], text, s, e)
             if not people and kind == "injured":  # 推搡中老人摔倒，手掌擦伤: the subject a clause earlier
                 s2 = max(text.rfind(ch, 0, s - 1) for ch in "，。；\n,") + 1
                 if s > 0 and text[s - 1:s] in "，," and not re.search(r"[）)]", text[s2:e]):
-                    people = [p.group() for p in rx["person"].finditer(text, s2, e)]
+                    people = _persons(rx["person"], text, s2, e)
             if kind == "injured":  # the one who died is not counted again as hurt
-                people = [p for p in people if p not in singles["dead"]]
+                people = [p for p in people if not known("dead", p)]
             if not people:
                 continue
-            names = [p.group() for p in listed if p.group() not in singles["dead"]] if len(listed) > 1 else \
-                [people[-1] if kind == "injured" else people[0]]
-            new = [name for name in names if name not in singles[kind]]
+            if kind == "injured":
+                # 其妻、其孙正在救治: everyone in a list right before the word, else the last person
+                group = [people[-1]] if not text[people[-1][1]:e].strip("正在仍") else []
+                while group and len(group) < len(people) and _joined(text, people[-len(group) - 1], group[-1]):
+                    group.append(people[-len(group) - 1])
+                group = group or [people[-1]]
+            else:
+                # 邹某某（男，52岁）及其子邹某…下落不明: the first person and those listed with them
+                group = [people[0]]
+                while len(group) < len(people) and _joined(text, group[-1], people[len(group)]):
+                    group.append(people[len(group)])
+            new = [p for p in group if not known(kind, p)]
             if new:
-                singles[kind].update(new)
+                singles[kind].update(p[2] for p in new)
+                seen[kind].extend(text[p[0]:p[1]] for p in new)
                 taken.append(m.span())
                 facts.mentions.append(Mention(kind, s, m.end(), text[s:m.end()], len(new)))
     for kind in ("dead", "injured", "missing"):
@@ -599,11 +634,12 @@ def find_casualties(text: str, facts: Facts) -> None:
         facts.dead = 0  # 无人员受伤: nobody was hurt, so nobody died
     facts.missing = max(counts["missing"]) if counts["missing"] else None
     facts.trapped = max(counts["trapped"]) if counts["trapped"] else None
-    if facts.missing is None and facts.trapped and rx["trapped_missing"].search(text) \
-            and not rx["found_after_missing"].search(text):
+    # Found dead in a follow-up: those reported trapped or swept away are no longer missing.
+    found = rx["found_after_missing"].search(text) or (rx["found_dead"].search(text) and is_follow_up_text(text))
+    if facts.missing is None and facts.trapped and rx["trapped_missing"].search(text) and not found:
         facts.missing = facts.trapped  # 3人被困，目前下落不明
-    if facts.missing is None and rx["found_after_missing"].search(text):
-        facts.missing = 0  # 失联的2人已找到 (alive or not): nobody is missing any more
+    if facts.missing is None and found:
+        facts.missing = 0  # 失联的2人已找到; 被困2人已找到，均已无生命体征: nobody is missing any more
     facts.vague = sorted(set(facts.vague) - {k for k in counts if counts[k]})
     facts.casualties_stated = bool(none_all or any(counts.values()) or facts.vague or facts.casualties_unknown)
 

@@ -192,6 +192,15 @@ def test_fact_spans_align_with_tokens(nlp):
     ("该男子（男，45岁）被倒塌的围墙砸伤腿部。", None, 1, None),
     ("一名工人手指被机器压伤，已送医院治疗，无其他人员受伤。", None, 1, None),
     ("劝架的摊主孙某手臂受轻伤。", None, 1, None),
+    # persons listed together, one person named twice, wounds that ended in death
+    ("邹某某（男，52岁）及其子邹某（男，24岁）被洪水冲走，下落不明。", None, None, 2),
+    ("老人钱某某下午独自出门后未归。钱某某走失时未带手机。", None, None, 1),
+    ("货车驾驶员未受伤，摩托车驾驶人王某当场死亡。", 1, 0, None),
+    ("嫌疑人持刀将李某砍伤，李某经抢救无效死亡，其妻在躲避中摔伤。", 1, 1, None),
+    ("群众报警称一出租车司机遭抢劫身受重伤。民警赶到后，司机杨某某经抢救无效死亡。", 1, None, None),
+    ("续报：被困的2名工人已被找到，均已无生命体征。", 2, None, 0),
+    ("1人（男，47岁）经120现场抢救无效死亡。", 1, None, None),
+    ("其中岳父（71岁）于20时许经抢救无效死亡。", 1, None, None),
 ])
 def test_office_casualty_patterns(nlp, text, dead, injured, missing):
     f = facts_of(nlp, text)
