@@ -196,8 +196,8 @@ def find_times(text: str, received_at: datetime) -> list[Mention]:
         if day is not None:
             anchor = day
         part = g["part"]
-        if part == "晚" and not has_clock and not g["rel"]:
-            part = None
+        if part == "晚" and not has_clock and not g["rel"] and not g["d"]:
+            part = None  # a bare 晚 is too often 晚于, 较晚; 24日晚 is the evening
         hour = minute = None
         if g["hh"]:
             hour, minute = int(g["hh"]), int(g["mm"])
@@ -231,6 +231,22 @@ def find_times(text: str, received_at: datetime) -> list[Mention]:
     return out
 
 
+_CLOCK = re.compile(r"\d|[一二三四五六七八九十两]+[时点]")
+
+
+def _sharper(text: str, m: Mention, timed: list[Mention]) -> Mention:
+    """A day and part of day (今晚, 15日上午) made precise by a clock time of the same day later in
+    its sentence (今晚，…于19时20分许相继出现症状)."""
+    if _CLOCK.search(m.text):
+        return m
+    end = min([i for i in (text.find("。", m.end), text.find("\n", m.end)) if i >= 0] or [len(text)])
+    for other in timed:
+        if m.end <= other.start < end and _CLOCK.search(other.text) and other.value.date() == m.value.date() \
+                and abs(other.value - m.value) <= timedelta(hours=6):
+            return other
+    return m
+
+
 def is_follow_up_text(text: str) -> bool:
     from .corpus import is_follow_up
 
@@ -249,9 +265,12 @@ def choose_event_time(text: str, times: list[Mention],
     not_before = re.compile(t["not_event_before"])
     event_re = re.compile(t["event_words"])
     explicit_re = re.compile(t["explicit_before"])
+    onset_re = re.compile(t["weather_onset"])
+    weather_re = re.compile(t["weather_words"])
     learned = None
     candidates = []
     reported = []  # 上午9时许，县医院报告收治3名患者: the only time the text gives, when nothing else
+    background = []  # 今日18时起普降暴雨: the weather's onset, used when no incident time follows
     for m in times:
         if m.value is None:
             continue
@@ -278,6 +297,9 @@ def choose_event_time(text: str, times: list[Mention],
             reported.append(m)
             continue
         sent_end = min([i for i in (text.find("。", m.end), text.find("\n", m.end)) if i >= 0] or [len(text)])
+        if onset_re.search(after) and weather_re.search(text, m.end, sent_end):
+            background.append(m)
+            continue
         candidates.append((bool(event_re.search(text[m.start:sent_end])), m))
     if is_follow_up_text(text):
         # A follow-up recounts the original event first and then what happened since: the
@@ -285,9 +307,12 @@ def choose_event_time(text: str, times: list[Mention],
         timed = [m for _, m in candidates if re.search(r"\d|[一二三四五六七八九十两]+[时点]", m.text)]
         if timed:
             return min(timed, key=lambda m: m.value), learned
+    timed = [m for _, m in candidates if m.value is not None]
+    if background and not any(has_event for has_event, _ in candidates):
+        candidates.insert(0, (True, background[0]))
     for has_event, m in candidates:
         if has_event:
-            return m, learned
+            return _sharper(text, m, timed), learned
     # Without an incident word nearby, only a mention with a clock time or a day will do:
     # a bare 中午 (村民已于中午前离开) says nothing about when the event began.
     precise = [m for _, m in candidates if re.search(r"\d|[日号天晚晨]|[一二三四五六七八九十两]+[时点]", m.text)]
