@@ -361,6 +361,11 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
             rf"(?P<list>{item}{noun}{{0,5}}?(?:[、和及与](?:另有)?{item}{noun}{{0,5}}?)+)(?:均|都|共|全部)?{word}"
             rf"|{word}(?P<list2>{noun}{{0,4}}?{item}(?:[、和及与]{noun}{{0,4}}?{item})+)")
     out["item"] = re.compile(rf"(?P<n>{n['count']}){unit}")
+    # Cheap tests run first: a kind's patterns only run on a text holding one of its words.
+    for kind in ("injured", "serious", "light", "missing", "trapped"):
+        out["word_" + kind] = re.compile(c[kind])
+    out["word_dead"] = re.compile(rf"{c['dead']}|死|抢救无效|施救无效|无呼吸|遗体|遇难")
+    out["word_ill"] = re.compile(r"病|诊|毒|染|症|院|留观|吸入|送|救|治疗|观察|例")
     # "一名工人被卷入，经送医抢救无效死亡": the count may stand a clause before 抢救无效.
     out["dead_rescue"] = re.compile(
         rf"(?P<n1>{count}){not_people}{unit}[^。；\n\d一二两三四五六七八九十]{{0,24}}?"
@@ -459,7 +464,10 @@ def find_casualties(text: str, facts: Facts) -> None:
             counts["dead"].append(d)
         if i is not None:
             counts["injured"].append(i)
+    present = {k for k in ("dead", "injured", "serious", "light", "missing", "trapped") if rx["word_" + k].search(text)}
     for kind in ("dead", "injured", "serious", "light"):
+        if kind not in present:
+            continue
         for m in rx[kind + "_list"].finditer(text):
             if overlaps(*m.span()) or elsewhere(m) or rx["earlier"].search(text[max(0, m.start() - 14):m.start()]):
                 continue
@@ -472,6 +480,8 @@ def find_casualties(text: str, facts: Facts) -> None:
     for kind, key in (("serious", "serious"), ("light", "light"), ("dead", "dead"), ("dead", "dead_rescue"),
                       ("dead", "dead_body"), ("dead", "dead_compact"), ("injured", "injured"), ("missing", "missing"),
                       ("trapped", "trapped")):
+        if kind not in present:
+            continue
         for m in rx[key].finditer(text):
             if overlaps(*m.span()):
                 continue
@@ -500,7 +510,7 @@ def find_casualties(text: str, facts: Facts) -> None:
             taken.append(m.span())
             facts.vague.append(kind)
             facts.mentions.append(Mention("vague_" + kind, m.start(), m.end(), m.group(), None))
-    for m in rx["ill"].finditer(text):
+    for m in (rx["ill"].finditer(text) if rx["word_ill"].search(text) else ()):
         value = parse_count(m.group("n1") or m.group("n2") or m.group("n3") or m.group("n4"))
         if value is None or value in _hotlines() or elsewhere(m) or rx["earlier"].search(text[max(0, m.start() - 14):m.start()]):
             continue
