@@ -61,6 +61,7 @@ class Facts:
     serious: int | None = None
     missing: int | None = None
     trapped: int | None = None
+    patients: int | None = None  # of the injured, those counted as patients of an illness report
     vague: list[str] = field(default_factory=list)  # kinds given only as vague counts
     earlier: dict[str, int] = field(default_factory=dict)  # figures of an earlier report
     casualties_stated: bool = False  # the text says something about casualties, even "none"
@@ -83,7 +84,7 @@ class Facts:
             return None if m is None else {"kind": m.kind, "start": m.start, "end": m.end, "text": m.text,
                                            "value": iso(m.value)}
 
-        out = {k: getattr(self, k) for k in ("dead", "injured", "serious", "missing", "trapped", "casualties_stated",
+        out = {k: getattr(self, k) for k in ("dead", "injured", "serious", "missing", "trapped", "patients", "casualties_stated",
                                              "casualties_unknown", "loss_wan", "crowd", "crowd_vague", "place")}
         out.update(event_time=iso(self.event_time), learned_time=iso(self.learned_time),
                    event_time_mention=mention(self.event_time_mention), vague=list(self.vague),
@@ -553,7 +554,9 @@ def find_casualties(text: str, facts: Facts) -> None:
 
     none_all = [m for m in rx["none_all"].finditer(text)] + [m for m in rx["none_harm"].finditer(text)]
     for m in none_all:
-        facts.mentions.append(Mention("no_casualties", m.start(), m.end(), m.group(), 0))
+        # 未造成其他人员伤亡 beside a death is no denial of it: kept under its own kind.
+        kind = "no_other_casualties" if re.search("其他|其余", m.group()) else "no_casualties"
+        facts.mentions.append(Mention(kind, m.start(), m.end(), m.group(), 0))
     for kind in ("dead", "injured", "missing", "trapped"):
         for m in rx["none_" + kind].finditer(text):
             if not overlaps(*m.span()):
@@ -662,6 +665,8 @@ def find_casualties(text: str, facts: Facts) -> None:
             deaths.append(top)  # 共有3名患儿出现感染症状，除死亡患儿外，另2名病情危重
         if deaths and facts.dead and ill > facts.dead:
             ill -= facts.dead
+        if ill > (facts.injured or 0):
+            facts.patients = ill - (facts.injured or 0)
         facts.injured = max(ill, facts.injured or 0)
     if facts.serious is not None and facts.injured is not None and facts.injured < facts.serious:
         facts.injured = facts.serious
@@ -784,6 +789,9 @@ def severity(facts: Facts) -> tuple[str | None, list[str]]:
     the reasons. Without a breakdown, all injured count as seriously injured (the safe side).
     None when the report gives no casualty or loss figure."""
     injured = facts.serious if facts.serious is not None else facts.injured
+    if facts.serious is None and facts.patients:
+        # Patients of a poisoning or an outbreak are no seriously injured of an accident.
+        injured = (facts.injured or 0) - facts.patients
     if facts.dead is None and injured is None and facts.loss_wan is None and facts.missing is None:
         return None, []
     dead_or_missing = (facts.dead or 0) + (facts.missing or 0)

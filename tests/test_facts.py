@@ -253,3 +253,18 @@ def test_event_time_office_patterns(nlp, text, expected):
 def test_a_plan_is_no_event_time(nlp):
     f = facts_of(nlp, "目前已转移群众30人。预计明日凌晨2时许降雨将再次发生。")
     assert f.event_time is None
+
+
+def test_patients_are_not_graded_as_serious_injuries(nlp):
+    f = facts_of(nlp, "午餐后共有23名学生出现腹痛、呕吐症状，均到镇卫生院就诊，无重症病例。")
+    assert (f.dead, f.injured, f.patients) == (0, 23, 23)
+    assert severity(f)[0] == "一般"
+    g = facts_of(nlp, "事故造成12人受伤。")
+    assert g.patients is None and severity(g)[0] == "较大"
+
+
+def test_none_other_is_no_denial_of_a_death(nlp):
+    f = facts_of(nlp, "一名村民被洪水冲走遇难，未造成其他人员伤亡。")
+    assert (f.dead, f.injured) == (1, 0)
+    kinds = {m.kind for m in f.mentions}
+    assert "no_other_casualties" in kinds and "no_casualties" not in kinds
