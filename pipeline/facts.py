@@ -340,7 +340,8 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
     # 人 of 人民医院 is no unit, and 第三人民医院 no count.
     count = rf"(?<!第){count}"
     unit = r"(?:人(?!民)|名|位|个|例)"
-    gap = r"[^，。；、,;\n（）()]{0,10}?"
+    # Between a count and its casualty word: no verb of the rescuers (医护人员30名赶赴现场救治伤员).
+    gap = r"(?:(?!救治|救援|看望|慰问|转运|护送)[^，。；、,;\n（）()]){0,10}?"
     # Around a parenthesis (1名居民（女，62岁）吸入浓烟死亡) the gap holds no number, negation or casualty word.
     gapp = r"(?:(?!\d+(?:人|名|例))[^，。；、,;\n（）()无未没暂死伤亡]){0,12}?"
     paren = r"(?:（[^（）\n]{0,20}）|\([^()\n]{0,20}\))"
@@ -366,6 +367,7 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
     for kind in ("injured", "serious", "light", "missing", "trapped"):
         out["word_" + kind] = re.compile(c[kind])
     out["word_dead"] = re.compile(rf"{c['dead']}|死|抢救无效|施救无效|无呼吸|遗体|遇难")
+    out["responders_before"] = re.compile(c["responders_before"])
     out["word_ill"] = re.compile(r"病|诊|毒|染|症|院|留观|吸入|送|救|治疗|观察|例")
     # "一名工人被卷入，经送医抢救无效死亡": the count may stand a clause before 抢救无效.
     out["dead_rescue"] = re.compile(
@@ -513,7 +515,8 @@ def find_casualties(text: str, facts: Facts) -> None:
             facts.mentions.append(Mention("vague_" + kind, m.start(), m.end(), m.group(), None))
     for m in (rx["ill"].finditer(text) if rx["word_ill"].search(text) else ()):
         value = parse_count(m.group("n1") or m.group("n2") or m.group("n3") or m.group("n4"))
-        if value is None or value in _hotlines() or elsewhere(m) or rx["earlier"].search(text[max(0, m.start() - 14):m.start()]):
+        if value is None or value in _hotlines() or elsewhere(m) or rx["earlier"].search(text[max(0, m.start() - 14):m.start()]) \
+                or rx["responders_before"].search(text, max(0, m.start() - 6), m.start()):
             continue
         clause_end = min([i for i in (text.find(ch, m.end()) for ch in "，。；\n,") if i >= 0] or [len(text)])
         if text[clause_end:clause_end + 2] in ("，经", ",经"):  # 送往县医院，经抢救无效死亡

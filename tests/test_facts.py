@@ -187,6 +187,7 @@ def test_fact_spans_align_with_tokens(nlp):
     ("截至今日，累计发病学生40人、教职工2人，无重症病例。", 0, 42, None),
     ("共有9人发病，其中1名老人在送医途中死亡。", 1, 8, None),
     ("已有30人被送往镇卫生院和县医院救治。", None, 30, None),
+    ("另有4人正在县人民医院抢救。", None, 4, None),
     ("2人在送医后死亡，3人在县人民医院救治。", 2, 3, None),
     ("陆续有老人出现呕吐症状，累计发病23人（院内老人共68人）。", None, 23, None),
     ("该男子（男，45岁）被倒塌的围墙砸伤腿部。", None, 1, None),
@@ -219,6 +220,9 @@ def test_office_casualty_patterns(nlp, text, dead, injured, missing):
     "是否有伤亡正在核实。",
     "伤者均无生命危险。",
     "停电期间，2名透析患者已转至市医院。",
+    "组织医护人员30名赶赴现场救治伤员。",
+    "派出30名专家赶赴医院救治。",
+    "县领导到医院看望慰问受伤群众，要求全力救治。",
 ])
 def test_not_casualty_counts(nlp, text):
     f = facts_of(nlp, text)
