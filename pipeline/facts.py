@@ -146,6 +146,8 @@ def find_times(text: str, received_at: datetime) -> list[Mention]:
     """
     received = received_at.astimezone(TZ)
     anchor = received.date()
+    anchor_end = -1  # where the last day named ends: a bare clock time in its sentence is that day's
+    prev_part = None
     out = []
     for m in _time_regex().finditer(text):
         g = m.groupdict()
@@ -196,9 +198,14 @@ def find_times(text: str, received_at: datetime) -> list[Mention]:
                         day = None
         if day is not None:
             anchor = day
+            if g["mo"] or g["rel"] or "日" in m.group() or has_clock or g["part"]:
+                anchor_end = m.end()  # not 3号检查井
         part = g["part"]
         if part == "晚" and not has_clock and not g["rel"] and not g["d"]:
             part = None  # a bare 晚 is too often 晚于, 较晚; 24日晚 is the evening
+        if has_clock and not has_day and not part and out and out[-1].value is not None \
+                and text[out[-1].end:m.start()] in ("和", "至", "到", "、", "-", "—", "～", "~") and prev_part:
+            part, day = prev_part, out[-1].value.date()  # 23日下午2时许和5时许: the second is 17:00 too
         hour = minute = None
         if g["hh"]:
             hour, minute = int(g["hh"]), int(g["mm"])
@@ -223,16 +230,19 @@ def find_times(text: str, received_at: datetime) -> list[Mention]:
         value = None
         if hour is not None and minute is not None and 0 <= hour <= 24 and 0 <= minute < 60:
             base = day or received.date()
+            if day is None and anchor_end >= 0 and not re.search(r"[。\n]", text[anchor_end:m.start()]):
+                base = anchor  # 8月3日凌晨，某镇突降暴雨，2时许一民房倒塌: the day of its sentence
             if hour == 24:
                 hour, base = 0, base + timedelta(days=1)
             value = datetime(base.year, base.month, base.day, hour, minute, tzinfo=TZ)
             if day is None and value > received + timedelta(minutes=30):
                 value -= timedelta(days=1)  # "14:30" written before a 09:00 receipt: yesterday
+        prev_part = part
         out.append(Mention("time", m.start(), m.end(), m.group(), value))
     return out
 
 
-_CLOCK = re.compile(r"\d|[一二三四五六七八九十两]+[时点]")
+_CLOCK = re.compile(r"\d{1,2}[时点:：]|[零〇一二三四五六七八九十两]+[时点]")
 
 
 def _sharper(text: str, m: Mention, timed: list[Mention]) -> Mention:
@@ -339,7 +349,7 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
     count, vague = n["count"], n["vague"]
     # 人 of 人民医院 is no unit, and 第三人民医院 no count.
     count = rf"(?<!第){count}"
-    unit = r"(?:人(?!民)|名|位|个|例)"
+    unit = r"(?:人(?!民|次)|名|位|个|例|口)"
     # Between a count and its casualty word: no verb of the rescuers (医护人员30名赶赴现场救治伤员).
     gap = r"(?:(?!救治|救援|看望|慰问|转运|护送)[^，。；、,;\n（）()]){0,10}?"
     # Around a parenthesis (1名居民（女，62岁）吸入浓烟死亡) the gap holds no number, negation or casualty word.

@@ -272,3 +272,16 @@ def test_none_other_is_no_denial_of_a_death(nlp):
     assert (f.dead, f.injured) == (1, 0)
     kinds = {m.kind for m in f.mentions}
     assert "no_other_casualties" in kinds and "no_casualties" not in kinds
+
+
+def test_bare_clock_times_take_their_day_and_part(nlp):
+    received = datetime(2026, 8, 4, 9, 0, tzinfo=TZ)
+    f = facts_of(nlp, "8月3日凌晨，某镇突降暴雨，2时许一民房倒塌，1人被埋。", received)
+    assert f.event_time.isoformat(timespec="minutes") == "2026-08-03T02:00+08:00"
+    f = facts_of(nlp, "续报：2名被埋工人于3日下午2时许和5时许先后被挖出，均已死亡。", received)
+    values = [m.value.isoformat(timespec="minutes") for m in f.times if m.value is not None]
+    assert values[:2] == ["2026-08-03T14:00+08:00", "2026-08-03T17:00+08:00"]
+
+
+def test_household_count(nlp):
+    assert facts_of(nlp, "火灾造成一家三口死亡。").dead == 3
