@@ -515,6 +515,13 @@ def find_casualties(text: str, facts: Facts) -> None:
                 facts.vague.append(kind)
             else:
                 counts[kind].append(value)
+                # 1人当场死亡，另1人经抢救无效死亡: 另 adds to the count just before, in its sentence
+                if re.search(r"(?:另|另有|还有|另外)$", text[max(0, m.start() - 2):m.start()]):
+                    start = _clause_start(text, m.start(), "。；\n")
+                    prior = [x for x in facts.mentions[:-1] if x.kind == kind and isinstance(x.value, int)
+                             and start <= x.start < m.start()]
+                    if prior:
+                        counts[kind].append(prior[-1].value + value)
         if key in ("dead_rescue", "dead_compact", "dead_body"):
             continue
         for m in rx[kind + "_vague"].finditer(text):

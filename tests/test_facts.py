@@ -193,6 +193,9 @@ def test_fact_spans_align_with_tokens(nlp):
     ("该男子（男，45岁）被倒塌的围墙砸伤腿部。", None, 1, None),
     ("一名工人手指被机器压伤，已送医院治疗，无其他人员受伤。", None, 1, None),
     ("劝架的摊主孙某手臂受轻伤。", None, 1, None),
+    ("村里塌方死了1个人，伤了3个。", 1, 3, None),
+    ("事故造成1人当场死亡，另1人经抢救无效死亡。", 2, None, None),
+    ("2人受伤，另有1人受伤较重。", None, 3, None),
     # persons listed together, one person named twice, wounds that ended in death
     ("邹某某（男，52岁）及其子邹某（男，24岁）被洪水冲走，下落不明。", None, None, 2),
     ("老人钱某某下午独自出门后未归。钱某某走失时未带手机。", None, None, 1),
