@@ -30,7 +30,11 @@ TZ = ZoneInfo("Asia/Shanghai")
 # Hours assumed for a part of day named without a clock time (the corpus guideline's convention).
 PART_HOURS = {"凌晨": 3, "清晨": 7, "早晨": 7, "早上": 7, "上午": 10, "中午": 12, "午间": 12, "午后": 14,
               "下午": 15, "傍晚": 18, "晚上": 21, "晚间": 21, "晚": 21, "夜间": 21, "夜里": 22, "深夜": 23,
-              "半夜": 0}
+              "半夜": 0,
+              # meals, only after a day (15日午餐后): the meal, or an hour after it
+              "早餐": 7, "早饭": 7, "早餐后": 8, "早饭后": 8, "午餐": 12, "午饭": 12, "午餐后": 13, "午饭后": 13,
+              "晚餐": 18, "晚饭": 18, "晚餐后": 19, "晚饭后": 19}
+MEALS = {"早餐", "早饭", "早餐后", "早饭后", "午餐", "午饭", "午餐后", "午饭后", "晚餐", "晚饭", "晚餐后", "晚饭后"}
 PM_PARTS = {"下午", "傍晚", "晚上", "晚间", "晚", "夜间", "夜里", "深夜", "午后"}
 
 for _name in ("received_at", "facts"):
@@ -157,6 +161,8 @@ def find_times(text: str, received_at: datetime) -> list[Mention]:
             continue
         if not has_clock and not has_day and g["part"] in ("晚",):
             continue
+        if g["part"] in MEALS and not has_clock and not has_day:
+            continue  # a meal tells the time only after a day (学生午餐为米饭 is no time)
         if has_clock and not has_day and not g["part"]:
             # A bare "3时" is too ambiguous unless it reads as a clock time.
             if not (g["mi"] or g["half"] or g["hh"] or g["approx"] in ("许", "左右")):
@@ -203,6 +209,8 @@ def find_times(text: str, received_at: datetime) -> list[Mention]:
         part = g["part"]
         if part == "晚" and not has_clock and not g["rel"] and not g["d"]:
             part = None  # a bare 晚 is too often 晚于, 较晚; 24日晚 is the evening
+        if part in MEALS and has_clock:
+            part = None  # 15日午餐后13时许: the clock time says it
         if has_clock and not has_day and not part and out and out[-1].value is not None \
                 and text[out[-1].end:m.start()] in ("和", "至", "到", "、", "-", "—", "～", "~") and prev_part:
             part, day = prev_part, out[-1].value.date()  # 23日下午2时许和5时许: the second is 17:00 too

@@ -288,3 +288,17 @@ def test_bare_clock_times_take_their_day_and_part(nlp):
 
 def test_household_count(nlp):
     assert facts_of(nlp, "火灾造成一家三口死亡。").dead == 3
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("续报：11月24日午餐后发病的学生增至30人。", "2026-11-24T13:00"),
+    ("昨日晚饭时，一家4人食用自采野生菌后出现呕吐。", "2026-11-24T18:00"),
+    ("11月24日午餐后13时40分许，该校陆续有学生出现腹痛。", "2026-11-24T13:40"),
+])
+def test_meals_after_a_day(nlp, text, expected):
+    f = facts_of(nlp, text)
+    assert f.event_time is not None and f.event_time.isoformat(timespec="minutes") == expected + "+08:00"
+
+
+def test_a_meal_alone_is_no_time(nlp):
+    assert facts_of(nlp, "学生午餐为米饭、凉拌黄瓜，初步怀疑为食物中毒。").event_time is None
