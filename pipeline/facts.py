@@ -30,7 +30,11 @@ TZ = ZoneInfo("Asia/Shanghai")
 # Hours assumed for a part of day named without a clock time (the corpus guideline's convention).
 PART_HOURS = {"凌晨": 3, "清晨": 7, "早晨": 7, "早上": 7, "上午": 10, "中午": 12, "午间": 12, "午后": 14,
               "下午": 15, "傍晚": 18, "晚上": 21, "晚间": 21, "晚": 21, "夜间": 21, "夜里": 22, "深夜": 23,
-              "半夜": 0}
+              "半夜": 0,
+              # meals, only after a day (15日午餐后): the meal, or an hour after it
+              "早餐": 7, "早饭": 7, "早餐后": 8, "早饭后": 8, "午餐": 12, "午饭": 12, "午餐后": 13, "午饭后": 13,
+              "晚餐": 18, "晚饭": 18, "晚餐后": 19, "晚饭后": 19}
+MEALS = {"早餐", "早饭", "早餐后", "早饭后", "午餐", "午饭", "午餐后", "午饭后", "晚餐", "晚饭", "晚餐后", "晚饭后"}
 PM_PARTS = {"下午", "傍晚", "晚上", "晚间", "晚", "夜间", "夜里", "深夜", "午后"}
 
 for _name in ("received_at", "facts"):
@@ -61,6 +65,7 @@ class Facts:
     serious: int | None = None
     missing: int | None = None
     trapped: int | None = None
+    patients: int | None = None  # of the injured, those counted as patients of an illness report
     vague: list[str] = field(default_factory=list)  # kinds given only as vague counts
     earlier: dict[str, int] = field(default_factory=dict)  # figures of an earlier report
     casualties_stated: bool = False  # the text says something about casualties, even "none"
@@ -83,7 +88,7 @@ class Facts:
             return None if m is None else {"kind": m.kind, "start": m.start, "end": m.end, "text": m.text,
                                            "value": iso(m.value)}
 
-        out = {k: getattr(self, k) for k in ("dead", "injured", "serious", "missing", "trapped", "casualties_stated",
+        out = {k: getattr(self, k) for k in ("dead", "injured", "serious", "missing", "trapped", "patients", "casualties_stated",
                                              "casualties_unknown", "loss_wan", "crowd", "crowd_vague", "place")}
         out.update(event_time=iso(self.event_time), learned_time=iso(self.learned_time),
                    event_time_mention=mention(self.event_time_mention), vague=list(self.vague),
@@ -128,7 +133,7 @@ def _time_regex() -> re.Pattern:
     body = f"(?:{t['day']})?\\s*(?:{t['part']})?\\s*(?:{t['clock']})?{t['approx']}"
     # Every part is optional, so without this lookahead the pattern matches the empty string
     # at every position: a time starts with a digit, a numeral or a day or part-of-day word.
-    return re.compile(r"(?=[\d零〇一二两三四五六七八九十今昨前当同次翌第凌清早上中午下傍晚夜深半])" + body)
+    return re.compile(r"(?=[\d零〇一二两三四五六七八九十今昨前当同次翌第凌清早上中午下傍晚夜深半明])" + body)
 
 
 def _num(s: str | None) -> int | None:
@@ -145,6 +150,8 @@ def find_times(text: str, received_at: datetime) -> list[Mention]:
     """
     received = received_at.astimezone(TZ)
     anchor = received.date()
+    anchor_end = -1  # where the last day named ends: a bare clock time in its sentence is that day's
+    prev_part = None
     out = []
     for m in _time_regex().finditer(text):
         g = m.groupdict()
@@ -154,6 +161,8 @@ def find_times(text: str, received_at: datetime) -> list[Mention]:
             continue
         if not has_clock and not has_day and g["part"] in ("晚",):
             continue
+        if g["part"] in MEALS and not has_clock and not has_day:
+            continue  # a meal tells the time only after a day (学生午餐为米饭 is no time)
         if has_clock and not has_day and not g["part"]:
             # A bare "3时" is too ambiguous unless it reads as a clock time.
             if not (g["mi"] or g["half"] or g["hh"] or g["approx"] in ("许", "左右")):
@@ -171,6 +180,8 @@ def find_times(text: str, received_at: datetime) -> list[Mention]:
                 day = received.date() - timedelta(days=2)
             elif rel.startswith(("当", "同日")):
                 day = anchor
+            elif rel.startswith("明"):
+                day = received.date() + timedelta(days=1)
             else:  # 次日, 翌日, 第二天
                 day = anchor + timedelta(days=1)
         elif g["d"]:
@@ -193,9 +204,16 @@ def find_times(text: str, received_at: datetime) -> list[Mention]:
                         day = None
         if day is not None:
             anchor = day
+            if g["mo"] or g["rel"] or "日" in m.group() or has_clock or g["part"]:
+                anchor_end = m.end()  # not 3号检查井
         part = g["part"]
-        if part == "晚" and not has_clock and not g["rel"]:
-            part = None
+        if part == "晚" and not has_clock and not g["rel"] and not g["d"]:
+            part = None  # a bare 晚 is too often 晚于, 较晚; 24日晚 is the evening
+        if part in MEALS and has_clock:
+            part = None  # 15日午餐后13时许: the clock time says it
+        if has_clock and not has_day and not part and out and out[-1].value is not None \
+                and text[out[-1].end:m.start()] in ("和", "至", "到", "、", "-", "—", "～", "~") and prev_part:
+            part, day = prev_part, out[-1].value.date()  # 23日下午2时许和5时许: the second is 17:00 too
         hour = minute = None
         if g["hh"]:
             hour, minute = int(g["hh"]), int(g["mm"])
@@ -209,24 +227,43 @@ def find_times(text: str, received_at: datetime) -> list[Mention]:
                 hour += 12
             elif part in ("深夜", "半夜") and hour == 12:
                 hour = 0
-        if g["rel"] in ("今晚", "今夜", "昨晚", "昨夜", "当晚", "当夜", "前晚") and hour is not None and hour < 12:
+        if g["rel"] in ("今晚", "今夜", "昨晚", "昨夜", "当晚", "当夜", "前晚", "明晚") and hour is not None and hour < 12:
             hour += 12
         if hour is None and part:
             hour, minute = PART_HOURS.get(part), 0
-        if hour is None and g["rel"] in ("今晨", "今早", "昨晨"):
+        if hour is None and g["rel"] in ("今晨", "今早", "昨晨", "明早"):
             hour, minute = 7, 0
-        if hour is None and g["rel"] in ("今晚", "今夜", "昨晚", "昨夜", "当晚", "当夜", "前晚"):
+        if hour is None and g["rel"] in ("今晚", "今夜", "昨晚", "昨夜", "当晚", "当夜", "前晚", "明晚"):
             hour, minute = 21, 0
         value = None
         if hour is not None and minute is not None and 0 <= hour <= 24 and 0 <= minute < 60:
             base = day or received.date()
+            if day is None and anchor_end >= 0 and not re.search(r"[。\n]", text[anchor_end:m.start()]):
+                base = anchor  # 8月3日凌晨，某镇突降暴雨，2时许一民房倒塌: the day of its sentence
             if hour == 24:
                 hour, base = 0, base + timedelta(days=1)
             value = datetime(base.year, base.month, base.day, hour, minute, tzinfo=TZ)
             if day is None and value > received + timedelta(minutes=30):
                 value -= timedelta(days=1)  # "14:30" written before a 09:00 receipt: yesterday
+        prev_part = part
         out.append(Mention("time", m.start(), m.end(), m.group(), value))
     return out
+
+
+_CLOCK = re.compile(r"\d{1,2}[时点:：]|[零〇一二三四五六七八九十两]+[时点]")
+
+
+def _sharper(text: str, m: Mention, timed: list[Mention]) -> Mention:
+    """A day and part of day (今晚, 15日上午) made precise by a clock time of the same day later in
+    its sentence (今晚，…于19时20分许相继出现症状)."""
+    if _CLOCK.search(m.text):
+        return m
+    end = min([i for i in (text.find("。", m.end), text.find("\n", m.end)) if i >= 0] or [len(text)])
+    for other in timed:
+        if m.end <= other.start < end and _CLOCK.search(other.text) and other.value.date() == m.value.date() \
+                and abs(other.value - m.value) <= timedelta(hours=6):
+            return other
+    return m
 
 
 def is_follow_up_text(text: str) -> bool:
@@ -235,30 +272,53 @@ def is_follow_up_text(text: str) -> bool:
     return is_follow_up("", text)
 
 
-def choose_event_time(text: str, times: list[Mention]) -> tuple[Mention | None, Mention | None]:
-    """The mention giving when the incident began, and the one giving when the unit learned of it."""
+def choose_event_time(text: str, times: list[Mention],
+                      received_at: datetime | None = None) -> tuple[Mention | None, Mention | None]:
+    """The mention giving when the incident began, and the one giving when the unit learned of it.
+
+    A time the text names as the event's (事发时间为...) wins; times after the receipt (plans) and
+    datelines (a unit and a date alone on a line) never count."""
     t = patterns()["times"]
     learned_re = re.compile(t["learned_after"])
     not_after = re.compile(t["not_event_after"])
     not_before = re.compile(t["not_event_before"])
     event_re = re.compile(t["event_words"])
+    explicit_re = re.compile(t["explicit_before"])
+    onset_re = re.compile(t["weather_onset"])
+    weather_re = re.compile(t["weather_words"])
     learned = None
     candidates = []
+    reported = []  # 上午9时许，县医院报告收治3名患者: the only time the text gives, when nothing else
+    background = []  # 今日18时起普降暴雨: the weather's onset, used when no incident time follows
     for m in times:
         if m.value is None:
             continue
+        if explicit_re.search(text, max(0, m.start - 12), m.start):
+            return m, learned
+        if received_at is not None and m.value > received_at + timedelta(hours=1):
+            continue  # a plan (明日凌晨5时起组织攻坚), not the event
         after = text[m.end:m.end + 16]
         before = text[max(0, m.start - 8):m.start]
         line_start = text.rfind("\n", 0, m.start) + 1
         line_head = text[line_start:m.start]
         if re.search(r"(报送时间|签发|发布时间|时间)[:：]\s*$", line_head):
             continue
+        line_end = text.find("\n", m.end)
+        if not text[m.end:len(text) if line_end < 0 else line_end].strip() and not re.search(r"[，。,；]", line_head) \
+                and not event_re.search(line_head):
+            continue  # a dateline: 县委网信办　2026年6月3日21时40分
         if learned_re.search(after):
             learned = learned or m
             continue
-        if not_before.search(before) or not_after.search(after):
+        if not_before.search(before):
+            continue
+        if not_after.search(after):
+            reported.append(m)
             continue
         sent_end = min([i for i in (text.find("。", m.end), text.find("\n", m.end)) if i >= 0] or [len(text)])
+        if onset_re.search(after) and weather_re.search(text, m.end, sent_end):
+            background.append(m)
+            continue
         candidates.append((bool(event_re.search(text[m.start:sent_end])), m))
     if is_follow_up_text(text):
         # A follow-up recounts the original event first and then what happened since: the
@@ -266,15 +326,20 @@ def choose_event_time(text: str, times: list[Mention]) -> tuple[Mention | None, 
         timed = [m for _, m in candidates if re.search(r"\d|[一二三四五六七八九十两]+[时点]", m.text)]
         if timed:
             return min(timed, key=lambda m: m.value), learned
+    timed = [m for _, m in candidates if m.value is not None]
+    if background and not any(has_event for has_event, _ in candidates):
+        candidates.insert(0, (True, background[0]))
     for has_event, m in candidates:
         if has_event:
-            return m, learned
+            return _sharper(text, m, timed), learned
     # Without an incident word nearby, only a mention with a clock time or a day will do:
     # a bare 中午 (村民已于中午前离开) says nothing about when the event began.
     precise = [m for _, m in candidates if re.search(r"\d|[日号天晚晨]|[一二三四五六七八九十两]+[时点]", m.text)]
     if precise:
         return precise[0], learned
-    # Only the time the unit learned of it is stated: the best the text says of the event.
+    # Only a time something was reported (报告收治) or learned is stated: the best the text says.
+    if reported and re.search(r"^[^。；\n]{0,8}?(?:报告|上报)", text[reported[0].end:reported[0].end + 16]):
+        return reported[0], learned
     return learned, learned
 
 
@@ -290,40 +355,127 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
     n = patterns()["numbers"]
     c = patterns()["casualties"]
     count, vague = n["count"], n["vague"]
-    unit = r"(?:人|名|位|个|例)"
-    gap = r"[^，。；、,;\n（）()]{0,10}?"
+    # 人 of 人民医院 is no unit, and 第三人民医院 no count.
+    count = rf"(?<!第){count}"
+    unit = r"(?:人(?!民|次)|名|位|个|例|口)"
+    # Between a count and its casualty word: no verb of the rescuers (医护人员30名赶赴现场救治伤员).
+    gap = r"(?:(?!救治|救援|看望|慰问|转运|护送)[^，。；、,;\n（）()]){0,10}?"
+    # Around a parenthesis (1名居民（女，62岁）吸入浓烟死亡) the gap holds no number, negation or casualty word.
+    gapp = r"(?:(?!\d+(?:人|名|例))[^，。；、,;\n（）()无未没暂死伤亡]){0,12}?"
+    paren = r"(?:（[^（）\n]{0,20}）|\([^()\n]{0,20}\))"
+    # Victims named after the casualty word: 刺伤3名学生, 咬伤行人11人, 砍伤上前劝阻的2名摊主.
+    victim = r"(?:行人|群众|村民|学生|民警|辅警|路人|工人|乘客|儿童|幼儿|老人|游客|居民|顾客|摊主|员工|职工|[^，。；、,;\n\d]{1,8}?的)?"
     out = {}
     # A number followed by one of these is an age, a time, money or a quantity, not a count of people.
     not_people = r"(?!岁|年|月|日|号|时|点|分|秒|元|万|亿|亩|米|公|千|里|辆|户|间|台|次|级|%|\.|架|吨|座|家|所|处|条|只|头|起|个月|小时|天|车|急救|救护|指挥)"
     for kind in ("dead", "injured", "serious", "light", "missing", "trapped"):
         word = c[kind]
         out[kind] = re.compile(
-            rf"(?P<n1>{count}){not_people}(?:{unit}{gap})?(?:经抢救无效|抢救无效)?{word}"
-            rf"|{word}(?:人数|人员)?(?:已|共|累计)?(?:为|达|达到|增至|增加到|上升至|上升到|升至|有)?(?:约|共)?(?P<n2>{count}){unit}")
+            rf"(?P<n1>{count}){not_people}(?:{unit}{gap}|{unit}{gapp}{paren}[，,]?{gapp})?(?:经抢救无效|抢救无效)?{word}(?!{victim}{count}{unit})"
+            rf"|{word}(?:人数|人员)?(?:已|共|累计)?(?:为|达|达到|增至|增加到|上升至|上升到|升至|有)?(?:约|共)?{victim}(?P<n2>{count}){unit}")
         out[kind + "_vague"] = re.compile(rf"{vague}{unit}?(?:人员|群众|工人|村民|学生)?{gap}{word}")
+        # Lists summed: 3名施工人员和2名村民受伤; 刺伤民警2名、辅警1名.
+        item = rf"{count}{unit}"
+        noun = r"(?:(?![死伤亡失困遇])[\u4e00-\u9fff])"
+        out[kind + "_list"] = re.compile(
+            rf"(?P<list>{item}{noun}{{0,5}}?(?:[、和及与](?:另有)?{item}{noun}{{0,5}}?)+)(?:均|都|共|全部)?{word}"
+            rf"|{word}(?P<list2>{noun}{{0,4}}?{item}(?:[、和及与]{noun}{{0,4}}?{item})+)")
+    out["item"] = re.compile(rf"(?P<n>{n['count']}){unit}")
+    # Cheap tests run first: a kind's patterns only run on a text holding one of its words.
+    for kind in ("injured", "serious", "light", "missing", "trapped"):
+        out["word_" + kind] = re.compile(c[kind])
+    out["word_dead"] = re.compile(rf"{c['dead']}|死|抢救无效|施救无效|无呼吸|遗体|遇难")
+    out["responders_before"] = re.compile(c["responders_before"])
+    out["word_ill"] = re.compile(r"病|诊|毒|染|症|院|留观|吸入|送|救|治疗|观察|例")
     # "一名工人被卷入，经送医抢救无效死亡": the count may stand a clause before 抢救无效.
-    out["dead_rescue"] = re.compile(rf"(?P<n1>{count}){not_people}{unit}[^。；\n\d]{{0,24}}?(?:经|送医|送院|后)*抢救无效(?:死亡|身亡)?(?P<n2>)")
+    out["dead_rescue"] = re.compile(
+        rf"(?P<n1>{count}){not_people}{unit}[^。；\n\d一二两三四五六七八九十]{{0,24}}?"
+        rf"(?:(?:经|送医|送院|后)*抢救无效(?:死亡|身亡)?|已无生命体征|均已遇难|已遇难|已无呼吸)(?P<n2>)")
+    out["dead_body"] = re.compile(rf"(?P<n1>{count})(?:人|名|具)(?:的)?遗体(?P<n2>)")
     out["person"] = re.compile(c["person"])
+    out["dead_family"] = re.compile(c["dead_family"])
     out["singular_dead"] = re.compile(c["singular_dead"])
     out["singular_injured"] = re.compile(c["singular_injured"])
+    out["singular_missing"] = re.compile(c["singular_missing"])
     out["dead_compact"] = re.compile(rf"(?P<n1>{count})死(?=\d|[一二两三四五六七八九十]|[、，。；]|$)(?P<n2>)")
     out["pair"] = re.compile(rf"(?P<d>{count})死(?P<i>{count})伤")
     out["earlier"] = re.compile(c["earlier"])
+    out["historic"] = re.compile(c["historic"])
     out["earlier_figure"] = re.compile(c["earlier_figure"])
-    for kind in ("all", "dead", "injured", "missing", "trapped"):
+    for kind in ("all", "dead", "injured", "missing", "trapped", "harm"):
         out["none_" + kind] = re.compile(c["none_" + kind])
     out["unknown"] = re.compile(c["unknown"])
+    out["no_danger"] = re.compile(c["no_danger"])
+    np = c["not_patients"]
+    out["ill"] = re.compile(
+        rf"{c['ill_after']}(?P<n2>{count}){unit}{np}"
+        rf"|(?P<n1>{count}){unit}{np}[^。；，\n\d（）()]{{0,16}}?{c['ill_before']}"
+        rf"|(?:就诊|发病|中毒|送医)的(?P<n3>{count}){unit}"
+        rf"|(?:累计|共|合计)(?P<n4>{count})例")
+    # More patients listed after the first count: 累计发病学生58人、教职工3人.
+    out["ill_more"] = re.compile(rf"(?:[、和及](?:另有)?{noun}{{0,5}}?(?P<n>{count}){unit})+")
+    out["ill_total"] = re.compile(rf"(?:合计|共计|总计|共有|共|累计)(?P<n2>{count}){unit}{np}")
+    out["symptoms"] = re.compile(c["symptoms"])
+    out["singular_treated"] = re.compile(c["singular_treated"])
+    out["death_words"] = re.compile(c["death_words"])
+    out["found"] = re.compile(c["found"])
+    out["absconded"] = re.compile(c["absconded"])
+    out["found_after_missing"] = re.compile(c["found_after_missing"])
+    out["found_dead"] = re.compile(c["found_dead"])
+    out["trapped_missing"] = re.compile(c["trapped_missing"])
     return out
+
+
+def _clause_start(text: str, pos: int, seps: str = "，。；\n,") -> int:
+    """Where the clause holding ``pos`` starts; commas inside a parenthesis (男，63岁) do not end one."""
+    s = max(text.rfind(ch, 0, pos) for ch in seps) + 1
+    while s > 0 and text.count("）", s, pos) > text.count("（", s, pos):
+        opening = text.rfind("（", 0, s)
+        if opening < 0:
+            break
+        s = max(text.rfind(ch, 0, opening) for ch in seps) + 1
+    return s
+
+
+def _persons(person: re.Pattern, text: str, start: int, end: int) -> list[tuple[int, int, str]]:
+    """Persons named in text[start:end]; a description and a name side by side (老人钱某某,
+    其子邹某) are one person, known by the name."""
+    out: list[tuple[int, int, str]] = []
+    for p in person.finditer(text, start, end):
+        if out and out[-1][1] == p.start():
+            out[-1] = (out[-1][0], p.end(), p.group())
+        else:
+            out.append((p.start(), p.end(), p.group()))
+    return out
+
+
+_LIST_JOIN = re.compile(r"(?:（[^（）]{0,20}）)?(?:、|和|及|与|以及)")
+
+
+def _joined(text: str, a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
+    """Whether two persons are listed together (刘某某（男，67岁）、刘某; 其妻、其孙)."""
+    first, second = (a, b) if a[0] < b[0] else (b, a)
+    return bool(_LIST_JOIN.fullmatch(text, first[1], second[0]))
+
+
+def _sentence_end(text: str, pos: int) -> int:
+    ends = [i for i in (text.find("。", pos), text.find("；", pos), text.find("\n", pos)) if i >= 0]
+    return min(ends) if ends else len(text)
 
 
 def find_casualties(text: str, facts: Facts) -> None:
     """Fill dead/injured/serious/missing/trapped, vague kinds and earlier figures."""
     rx = _casualty_regexes()
-    counts: dict[str, list[int]] = {k: [] for k in ("dead", "injured", "serious", "light", "missing", "trapped")}
+    counts: dict[str, list[int]] = {k: [] for k in ("dead", "injured", "serious", "light", "missing", "trapped", "ill")}
     taken: list[tuple[int, int]] = []
 
     def overlaps(s, e):
         return any(s < te and ts < e for ts, te in taken)
+
+    def elsewhere(m) -> bool:
+        """An earlier report's figure or another period's: recorded apart, never counted."""
+        before = text[max(0, m.start() - 14):m.start()]
+        return bool(rx["historic"].search(before))
 
     for m in rx["pair"].finditer(text):
         d, i = parse_count(m.group("d")), parse_count(m.group("i"))
@@ -333,17 +485,34 @@ def find_casualties(text: str, facts: Facts) -> None:
             counts["dead"].append(d)
         if i is not None:
             counts["injured"].append(i)
-    for kind, key in (("serious", "serious"), ("light", "light"), ("dead", "dead"), ("dead", "dead_rescue"), ("dead", "dead_compact"),
-                      ("injured", "injured"), ("missing", "missing"), ("trapped", "trapped")):
+    present = {k for k in ("dead", "injured", "serious", "light", "missing", "trapped") if rx["word_" + k].search(text)}
+    for kind in ("dead", "injured", "serious", "light"):
+        if kind not in present:
+            continue
+        for m in rx[kind + "_list"].finditer(text):
+            if overlaps(*m.span()) or elsewhere(m) or rx["earlier"].search(text[max(0, m.start() - 14):m.start()]):
+                continue
+            values = [parse_count(x.group("n")) for x in rx["item"].finditer(m.group("list") or m.group("list2"))]
+            if any(v is None for v in values):
+                continue
+            taken.append(m.span())
+            counts[kind].append(sum(values))
+            facts.mentions.append(Mention(kind, m.start(), m.end(), m.group(), sum(values)))
+    for kind, key in (("serious", "serious"), ("light", "light"), ("dead", "dead"), ("dead", "dead_rescue"),
+                      ("dead", "dead_body"), ("dead", "dead_compact"), ("injured", "injured"), ("missing", "missing"),
+                      ("trapped", "trapped")):
+        if kind not in present:
+            continue
         for m in rx[key].finditer(text):
             if overlaps(*m.span()):
                 continue
             raw = m.group("n1") or m.group("n2")
             value = parse_count(raw)
-            if value in _hotlines():
+            if value in _hotlines() or elsewhere(m):
                 continue
             before = text[max(0, m.start() - 14):m.start()]
-            if rx["earlier"].search(before):
+            found_since = kind == "missing" and rx["found"].search(text, m.end(), _sentence_end(text, m.end()))
+            if rx["earlier"].search(before) or found_since:
                 if value is not None:
                     facts.earlier[kind] = max(value, facts.earlier.get(kind, 0))
                 facts.mentions.append(Mention("earlier_" + kind, m.start(), m.end(), m.group(), value))
@@ -354,7 +523,14 @@ def find_casualties(text: str, facts: Facts) -> None:
                 facts.vague.append(kind)
             else:
                 counts[kind].append(value)
-        if key in ("dead_rescue", "dead_compact"):
+                # 1人当场死亡，另1人经抢救无效死亡: 另 adds to the count just before, in its sentence
+                if re.search(r"(?:另|另有|还有|另外)$", text[max(0, m.start() - 2):m.start()]):
+                    start = _clause_start(text, m.start(), "。；\n")
+                    prior = [x for x in facts.mentions[:-1] if x.kind == kind and isinstance(x.value, int)
+                             and start <= x.start < m.start()]
+                    if prior:
+                        counts[kind].append(prior[-1].value + value)
+        if key in ("dead_rescue", "dead_compact", "dead_body"):
             continue
         for m in rx[kind + "_vague"].finditer(text):
             if overlaps(*m.span()):
@@ -362,6 +538,34 @@ def find_casualties(text: str, facts: Facts) -> None:
             taken.append(m.span())
             facts.vague.append(kind)
             facts.mentions.append(Mention("vague_" + kind, m.start(), m.end(), m.group(), None))
+    for m in (rx["ill"].finditer(text) if rx["word_ill"].search(text) else ()):
+        value = parse_count(m.group("n1") or m.group("n2") or m.group("n3") or m.group("n4"))
+        if value is None or value in _hotlines() or elsewhere(m) or rx["earlier"].search(text[max(0, m.start() - 14):m.start()]) \
+                or rx["responders_before"].search(text, max(0, m.start() - 6), m.start()):
+            continue
+        clause_end = min([i for i in (text.find(ch, m.end()) for ch in "，。；\n,") if i >= 0] or [len(text)])
+        if text[clause_end:clause_end + 2] in ("，经", ",经"):  # 送往县医院，经抢救无效死亡
+            clause_end = min([i for i in (text.find(ch, clause_end + 1) for ch in "，。；\n,") if i >= 0] or [len(text)])
+        if rx["death_words"].search(text, m.start(), clause_end):
+            continue  # 2人在送医后死亡: the dead are no patients
+        if m.group("n2"):
+            more = rx["ill_more"].match(text, m.end())
+            if more:
+                extra = [parse_count(x.group("n")) for x in rx["item"].finditer(more.group())]
+                if all(v is not None for v in extra):
+                    value += sum(extra)
+        counts["ill"].append(value)
+        facts.mentions.append(Mention("ill", m.start(), m.end(), m.group(), value))
+    # 陆续有学生出现呕吐、腹泻，到3点止共17人; 发病学生31人，另有帮厨1人出现腹泻，合计32人
+    for m in rx["ill_total"].finditer(text):
+        start = max(text.rfind(ch, 0, m.start()) for ch in "。；\n") + 1
+        if text.count("（", start, m.start()) > text.count("）", start, m.start()):
+            continue  # （院内老人共68人）: an aside, not the patients
+        if rx["symptoms"].search(text, start, m.start()) or (counts["ill"] and m.group().startswith(("合计", "共计", "总计"))):
+            value = parse_count(m.group("n2"))
+            if value is not None and not overlaps(*m.span()):
+                counts["ill"].append(value)
+                facts.mentions.append(Mention("ill", m.start(), m.end(), m.group(), value))
 
     kinds = {"死亡": "dead", "遇难": "dead", "受伤": "injured", "失联": "missing", "失踪": "missing"}
     for m in rx["earlier_figure"].finditer(text):
@@ -376,9 +580,11 @@ def find_casualties(text: str, facts: Facts) -> None:
             facts.earlier[kind] = max(value, facts.earlier.get(kind, 0))
             facts.mentions.append(Mention("earlier_" + kind, m.start(), m.end(), m.group(), value))
 
-    none_all = [m for m in rx["none_all"].finditer(text)]
+    none_all = [m for m in rx["none_all"].finditer(text)] + [m for m in rx["none_harm"].finditer(text)]
     for m in none_all:
-        facts.mentions.append(Mention("no_casualties", m.start(), m.end(), m.group(), 0))
+        # 未造成其他人员伤亡 beside a death is no denial of it: kept under its own kind.
+        kind = "no_other_casualties" if re.search("其他|其余", m.group()) else "no_casualties"
+        facts.mentions.append(Mention(kind, m.start(), m.end(), m.group(), 0))
     for kind in ("dead", "injured", "missing", "trapped"):
         for m in rx["none_" + kind].finditer(text):
             if not overlaps(*m.span()):
@@ -389,43 +595,119 @@ def find_casualties(text: str, facts: Facts) -> None:
         facts.mentions.append(Mention("casualties_unknown", m.start(), m.end(), m.group(), None))
 
     # Named or described single persons with a casualty word in their clause, when no number is given.
-    singles: dict[str, set] = {"dead": set(), "injured": set()}
-    for kind in ("dead", "injured"):
-        if counts[kind] or (kind == "injured" and (counts["serious"] or counts["light"])):
+    singles: dict[str, set] = {"dead": set(), "injured": set(), "missing": set()}
+    seen: dict[str, list] = {"dead": [], "injured": [], "missing": []}  # full texts (男童张某某)
+
+    def known(kind: str, p: tuple[int, int, str]) -> bool:
+        """Already counted: the same name, or a bare description (男童) of a person counted with it."""
+        core = re.sub(r"^[一1]名", "", p[2])[-2:]  # 一名出租车司机 … 司机杨某某: the role noun
+        return p[2] in singles[kind] or ("某" not in p[2] and any(core in full for full in seen[kind]))
+
+    for kind in ("dead", "injured", "missing"):
+        # 无其他人员受伤 says someone was hurt: its 0 does not stop counting the person described.
+        others = any(x.kind == "no_" + kind and re.search("其他|其余", x.text) for x in facts.mentions)
+        if (any(counts[kind]) or (counts[kind] and not others)) or \
+                (kind == "injured" and (counts["serious"] or counts["light"] or counts["ill"])):
             continue
-        for m in rx["singular_" + kind].finditer(text):
+        if kind == "missing" and (counts["trapped"] or rx["found"].search(text)):
+            continue
+        if kind in facts.vague:  # 个别人员受伤: the count is vague, a described person does not fix it
+            continue
+        found_words = [m for m in rx["singular_" + kind].finditer(text)]
+        if kind == "injured":
+            found_words += [m for m in rx["singular_treated"].finditer(text)]
+        for m in found_words:
             if overlaps(*m.span()):
                 continue
-            s = max(text.rfind(ch, 0, m.start()) for ch in "，。；\n,") + 1
-            if kind == "dead":  # the subject of a death often stands a clause earlier
-                s = max(text.rfind(ch, 0, m.start()) for ch in "。；\n") + 1
-            people = [p.group() for p in rx["person"].finditer(text, s, m.start())]
+            s = _clause_start(text, m.start())
+            e = m.start()
+            if m.re is rx["singular_treated"]:  # 其妻王某某被救出，有轻度烟气吸入，已送县人民医院观察
+                s = _clause_start(text, m.start(), "。；\n")
+                if rx["death_words"].search(text, m.start(), _sentence_end(text, m.end())):
+                    continue
+            if kind in ("dead", "missing"):  # the subject often stands a clause earlier
+                s = _clause_start(text, m.start(), "。；\n")
+            if kind == "missing":  # 暂未发现男童下落
+                e = m.end()
+                if rx["absconded"].search(text, s, _sentence_end(text, m.end())):
+                    continue
+            if kind == "injured" and m.re is rx["singular_injured"]:
+                if re.search(r"未|没有|无", text[max(s, m.start() - 8):m.start()]):
+                    continue  # 货车驾驶员未受伤; 暂未发生老人受冻、摔伤
+                if rx["death_words"].search(text, m.end(), _sentence_end(text, m.end())):
+                    continue  # 将李某砍伤，李某经抢救无效死亡: the wound ended in the death
+            people = _persons(rx["person"], text, s, e)
+            if not people and kind == "injured":  # 推搡中老人摔倒，手掌擦伤: the subject a clause earlier
+                s2 = max(text.rfind(ch, 0, s - 1) for ch in "，。；\n,") + 1
+                if s > 0 and text[s - 1:s] in "，," and not re.search(r"[）)]", text[s2:e]):
+                    people = _persons(rx["person"], text, s2, e)
+            if kind == "injured":  # the one who died is not counted again as hurt
+                people = [p for p in people if not known("dead", p)]
             if not people:
                 continue
-            name = people[-1] if kind == "injured" else people[0]
-            if not any(name == other for other in singles[kind]):
-                singles[kind].add(name)
+            if kind == "injured":
+                # 其妻、其孙正在救治: everyone in a list right before the word, else the last person
+                group = [people[-1]] if not text[people[-1][1]:e].strip("正在仍") else []
+                while group and len(group) < len(people) and _joined(text, people[-len(group) - 1], group[-1]):
+                    group.append(people[-len(group) - 1])
+                group = group or [people[-1]]
+            else:
+                # 邹某某（男，52岁）及其子邹某…下落不明: the first person and those listed with them
+                group = [people[0]]
+                while len(group) < len(people) and _joined(text, group[-1], people[len(group)]):
+                    group.append(people[len(group)])
+            new = [p for p in group if not known(kind, p)]
+            if new:
+                singles[kind].update(p[2] for p in new)
+                seen[kind].extend(text[p[0]:p[1]] for p in new)
                 taken.append(m.span())
-                facts.mentions.append(Mention(kind, s, m.end(), text[s:m.end()], 1))
-    for kind in ("dead", "injured"):
+                facts.mentions.append(Mention(kind, s, m.end(), text[s:m.end()], len(new)))
+    for kind in ("dead", "injured", "missing"):
         if singles[kind]:
             counts[kind].append(len(singles[kind]))
 
-    facts.dead = max(counts["dead"]) if counts["dead"] else (0 if none_all else None)
+    if not counts["dead"]:
+        for m in rx["dead_family"].finditer(text):
+            value = parse_count(m.group("n"))
+            if value:
+                counts["dead"].append(value)
+                facts.mentions.append(Mention("dead", m.start(), m.end(), m.group(), value))
+    no_danger = rx["no_danger"].search(text)
+    facts.dead = max(counts["dead"]) if counts["dead"] else (0 if none_all or (no_danger and "dead" not in facts.vague) else None)
     facts.serious = max(counts["serious"]) if counts["serious"] else None
     if counts["injured"]:
         facts.injured = max(counts["injured"])
     elif counts["serious"] or counts["light"]:
         facts.injured = (facts.serious or 0) + (max(counts["light"]) if counts["light"] else 0)
-    elif none_all:
+    elif none_all and not counts["ill"]:
         facts.injured = 0
+    if counts["ill"]:
+        ill = max(counts["ill"])
+        # 累计发病31人，其中2人经抢救无效死亡: the patients still alive are the injured.
+        top = max((m for m in facts.mentions if m.kind == "ill" and m.value == ill), key=lambda m: m.start)
+        deaths = [m for m in facts.mentions if m.kind == "dead" and isinstance(m.value, int)
+                  and top.end <= m.end <= top.end + 120 and "其中" in text[top.end:m.end]]
+        if re.search(r"其中[^。；]*?(?:死亡|身亡|遇难)", text[top.end:_sentence_end(text, top.end)]):
+            deaths.append(top)  # 共有23人发病，其中一名老人在送医途中死亡
+        if re.search(r"^[^。；]{0,12}?除[^，。；]{0,6}?(?:死亡|死者|遇难)", text[top.end:top.end + 30]):
+            deaths.append(top)  # 共有3名患儿出现感染症状，除死亡患儿外，另2名病情危重
+        if deaths and facts.dead and ill > facts.dead:
+            ill -= facts.dead
+        if ill > (facts.injured or 0):
+            facts.patients = ill - (facts.injured or 0)
+        facts.injured = max(ill, facts.injured or 0)
     if facts.serious is not None and facts.injured is not None and facts.injured < facts.serious:
         facts.injured = facts.serious
-    if facts.dead is None and counts["injured"] and max(counts["injured"]) == 0 and rx["none_injured"].search(text) \
-            and not facts.vague:
+    if facts.dead is None and facts.injured == 0 and rx["none_injured"].search(text) and not facts.vague:
         facts.dead = 0  # 无人员受伤: nobody was hurt, so nobody died
     facts.missing = max(counts["missing"]) if counts["missing"] else None
     facts.trapped = max(counts["trapped"]) if counts["trapped"] else None
+    # Found dead in a follow-up: those reported trapped or swept away are no longer missing.
+    found = rx["found_after_missing"].search(text) or (rx["found_dead"].search(text) and is_follow_up_text(text))
+    if facts.missing is None and facts.trapped and rx["trapped_missing"].search(text) and not found:
+        facts.missing = facts.trapped  # 3人被困，目前下落不明
+    if facts.missing is None and found:
+        facts.missing = 0  # 失联的2人已找到; 被困2人已找到，均已无生命体征: nobody is missing any more
     facts.vague = sorted(set(facts.vague) - {k for k in counts if counts[k]})
     facts.casualties_stated = bool(none_all or any(counts.values()) or facts.vague or facts.casualties_unknown)
 
@@ -535,6 +817,9 @@ def severity(facts: Facts) -> tuple[str | None, list[str]]:
     the reasons. Without a breakdown, all injured count as seriously injured (the safe side).
     None when the report gives no casualty or loss figure."""
     injured = facts.serious if facts.serious is not None else facts.injured
+    if facts.serious is None and facts.patients:
+        # Patients of a poisoning or an outbreak are no seriously injured of an accident.
+        injured = (facts.injured or 0) - facts.patients
     if facts.dead is None and injured is None and facts.loss_wan is None and facts.missing is None:
         return None, []
     dead_or_missing = (facts.dead or 0) + (facts.missing or 0)
@@ -584,7 +869,7 @@ def times_component(doc: Doc) -> Doc:
     received = doc._.received_at or datetime.now(TZ)
     text = doc_text(doc)
     facts.times = find_times(text, received)
-    event, learned = choose_event_time(text, facts.times)
+    event, learned = choose_event_time(text, facts.times, received)
     if event is not None:
         facts.event_time, facts.event_time_mention = event.value, event
     if learned is not None:

@@ -65,7 +65,7 @@ def test_no_time_of_day_means_no_event_time(nlp):
     ("死亡人数已上升至7人，仍有3人失踪。", 7, None, 3),
     ("事故造成数人受伤。", None, None, None),
     ("火灾造成店主李某某（男，63岁）死亡，其妻王某受伤。", 1, 1, None),
-    ("其中2人经120现场确认死亡，1人腿部骨折。", 2, None, None),
+    ("其中2人经120现场确认死亡，1人腿部骨折。", 2, 1, None),  # a fracture is a hurt
     ("经抢救无效于17时20分死亡。患者张某（男，34岁）术后出现并发症。", None, None, None),
     ("槽罐车驾驶员轻微擦伤。", None, 1, None),
     ("现场十余人受伤。", None, None, None),
@@ -140,3 +140,165 @@ def test_fact_spans_align_with_tokens(nlp):
     labels = {s.label_: s.text for s in doc.spans["facts"]}
     assert labels["time"] == "11月25日14时30分许"
     assert labels["dead"] == "2人死亡"
+
+
+# ---- office writing patterns (sentences written for these tests)
+
+@pytest.mark.parametrize("text,dead,injured,missing", [
+    # illness reports: patients count as injured (the guideline: injured counts everyone hurt)
+    ("截至今晨，该校累计发病27人，均为轻症。", None, 27, None),  # 轻症 says nothing of deaths
+    ("共有15名职工到区医院就诊，无重症病例。", 0, 15, None),
+    ("该村累计报告病例9例，其中1例经抢救无效死亡。", 1, 8, None),
+    ("学生发病人数增加到20人，另有厨工1人出现腹泻，合计21人。", None, 21, None),
+    ("另有6人仍在住院治疗。", None, 6, None),
+    # lists summed, victims after the verb, parentheses
+    ("执勤中2名民警和1名辅警受伤。", None, 3, None),
+    ("歹徒持刀刺伤行人4人后逃离。", None, 4, None),
+    ("一名男子持刀砍伤3名路人。", None, 3, None),
+    ("嫌疑人砍伤上前阻拦的2名保安。", None, 2, None),
+    ("事故造成1名乘客（男，45岁）死亡，2人受伤。", 1, 2, None),
+    ("救出1人（女，60岁），腿部骨折。", None, 1, None),
+    ("两人都受了点伤，已在村卫生室包扎。", None, 2, None),
+    # statements that there were none
+    ("截至目前未接到人员伤亡报告。", 0, 0, None),
+    ("火灾未造成其他人员伤亡，1人轻微烧伤。", 0, 1, None),
+    ("河道下游暂未发现群众饮水后出现不适。", 0, 0, None),
+    ("目前暂无人员伤亡或失踪。", 0, 0, 0),
+    ("3人及时撤离，均未受伤。", 0, 0, None),
+    # deaths written without 死亡
+    ("搜救人员在下游找到两人遗体。", 2, None, None),
+    ("张某某被救出时已无生命体征。", 1, None, None),
+    ("消防员从屋内抬出2名住户，均已无生命体征。", 2, None, None),
+    ("3名死者家属情绪稳定。", 3, None, None),
+    # missing and found
+    ("3人被困井下，目前下落不明。", None, None, 3),
+    ("失联的2名村民已被找到，均已遇难。", 2, None, 0),
+    ("走失老人王某某至今下落不明。", None, None, 1),
+    # persons being treated; lists of persons; totals of a symptom sentence; patients who died
+    ("户主刘某某被邻居从屋内救出，已送镇卫生院观察。", None, 1, None),
+    ("张某某（70岁）经抢救无效死亡，其子、其孙女正在救治。", 1, 2, None),
+    ("午饭后陆续有学生出现腹痛、呕吐，到下午4点止共12人。", None, 12, None),
+    ("1名老人经抢救无效死亡。共有5名老人出现发热症状，除死亡老人外，另4人病情平稳。", 1, 4, None),
+    ("1名工人被送往县医院抢救，经抢救无效死亡。", 1, None, None),
+    ("泥石流造成1人死亡，暂未发现受伤人员。", 1, 0, None),
+    ("另1户4人及时撤出，未受伤。", 0, 0, None),
+    ("村民将该男子扭送派出所，该男子有伤。", None, 1, None),
+    ("累计接诊63人，均在镇卫生院输液。", None, 63, None),
+    ("截至今日，累计发病学生40人、教职工2人，无重症病例。", 0, 42, None),
+    ("共有9人发病，其中1名老人在送医途中死亡。", 1, 8, None),
+    ("已有30人被送往镇卫生院和县医院救治。", None, 30, None),
+    ("另有4人正在县人民医院抢救。", None, 4, None),
+    ("2人在送医后死亡，3人在县人民医院救治。", 2, 3, None),
+    ("陆续有老人出现呕吐症状，累计发病23人（院内老人共68人）。", None, 23, None),
+    ("该男子（男，45岁）被倒塌的围墙砸伤腿部。", None, 1, None),
+    ("一名工人手指被机器压伤，已送医院治疗，无其他人员受伤。", None, 1, None),
+    ("劝架的摊主孙某手臂受轻伤。", None, 1, None),
+    ("村里塌方死了1个人，伤了3个。", 1, 3, None),
+    ("事故造成1人当场死亡，另1人经抢救无效死亡。", 2, None, None),
+    ("2人受伤，另有1人受伤较重。", None, 3, None),
+    # persons listed together, one person named twice, wounds that ended in death
+    ("邹某某（男，52岁）及其子邹某（男，24岁）被洪水冲走，下落不明。", None, None, 2),
+    ("老人钱某某下午独自出门后未归。钱某某走失时未带手机。", None, None, 1),
+    ("货车驾驶员未受伤，摩托车驾驶人王某当场死亡。", 1, 0, None),
+    ("嫌疑人持刀将李某砍伤，李某经抢救无效死亡，其妻在躲避中摔伤。", 1, 1, None),
+    ("群众报警称一出租车司机遭抢劫身受重伤。民警赶到后，司机杨某某经抢救无效死亡。", 1, None, None),
+    ("续报：被困的2名工人已被找到，均已无生命体征。", 2, None, 0),
+    ("1人（男，47岁）经120现场抢救无效死亡。", 1, None, None),
+    ("其中岳父（71岁）于20时许经抢救无效死亡。", 1, None, None),
+])
+def test_office_casualty_patterns(nlp, text, dead, injured, missing):
+    f = facts_of(nlp, text)
+    assert (f.dead, f.injured, f.missing) == (dead, injured, missing)
+
+
+@pytest.mark.parametrize("text", [
+    "县里组织参与救援120人、消防车8辆赶赴现场。",
+    "现场聚集群众200余人，情绪稳定。",
+    "今年以来全县共发生火灾12起，去年同期死亡3人。",
+    "法定代表人李某某已于上周起失联，拖欠货款约300万元。",
+    "派出20名医护人员到医院协助救治住院患者。",
+    "现场十余人受伤，数人被困。",
+    "其妻王某经市第三人民医院检查无异常。",
+    "其父到派出所报警，民警按走失人员登记。",
+    "是否有伤亡正在核实。",
+    "伤者均无生命危险。",
+    "停电期间，2名透析患者已转至市医院。",
+    "组织医护人员30名赶赴现场救治伤员。",
+    "派出30名专家赶赴医院救治。",
+    "县领导到医院看望慰问受伤群众，要求全力救治。",
+])
+def test_not_casualty_counts(nlp, text):
+    f = facts_of(nlp, text)
+    assert (f.dead, f.injured, f.missing) == (None, None, None)
+
+
+def test_vague_count_not_fixed_by_a_described_person(nlp):
+    f = facts_of(nlp, "事故造成1人死亡，另有个别人员受伤，已送县人民医院治疗。")
+    assert (f.dead, f.injured) == (1, None) and "injured" in f.vague
+
+
+def test_third_hospital_is_no_count(nlp):
+    assert facts_of(nlp, "王某经市第三人民医院全力抢救无效死亡。").dead == 1
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("11时20分，网民发帖称某校门口发生斗殴。经核实，事发时间为当日9时40分许。", "2026-11-25T09:40"),
+    ("县委网信办　2026年11月25日15时30分\n网民反映，某路段今日13时许发生车辆追尾。", "2026-11-25T13:00"),
+    ("老人张某某昨天下午4点左右出门后一直没回家，家人晚上才发现不对。", "2026-11-24T16:00"),
+    ("11月25日上午9时许，县医院报告收治2名疑似中毒患者。", "2026-11-25T09:00"),
+    ("今日10时起普降暴雨。13时20分许，某村两名村民被沟水冲走。", "2026-11-25T13:20"),
+    ("11月24日晚，县信访局掌握某群体约定下周到市里集体上访。", "2026-11-24T21:00"),
+    ("今日上午9时40分许，一名工人爬上塔吊平台，以跳下相威胁讨要工资。12时20分该工人安全下塔。",
+     "2026-11-25T09:40"),
+    ("今日下午，某村一家3人食用河豚后，于16时40分许相继出现麻木症状。", "2026-11-25T16:40"),
+])
+def test_event_time_office_patterns(nlp, text, expected):
+    f = facts_of(nlp, text)
+    assert f.event_time is not None and f.event_time.isoformat(timespec="minutes") == expected + "+08:00"
+
+
+def test_a_plan_is_no_event_time(nlp):
+    f = facts_of(nlp, "目前已转移群众30人。预计明日凌晨2时许降雨将再次发生。")
+    assert f.event_time is None
+
+
+def test_patients_are_not_graded_as_serious_injuries(nlp):
+    f = facts_of(nlp, "午餐后共有23名学生出现腹痛、呕吐症状，均到镇卫生院就诊，无重症病例。")
+    assert (f.dead, f.injured, f.patients) == (0, 23, 23)
+    assert severity(f)[0] == "一般"
+    g = facts_of(nlp, "事故造成12人受伤。")
+    assert g.patients is None and severity(g)[0] == "较大"
+
+
+def test_none_other_is_no_denial_of_a_death(nlp):
+    f = facts_of(nlp, "一名村民被洪水冲走遇难，未造成其他人员伤亡。")
+    assert (f.dead, f.injured) == (1, 0)
+    kinds = {m.kind for m in f.mentions}
+    assert "no_other_casualties" in kinds and "no_casualties" not in kinds
+
+
+def test_bare_clock_times_take_their_day_and_part(nlp):
+    received = datetime(2026, 8, 4, 9, 0, tzinfo=TZ)
+    f = facts_of(nlp, "8月3日凌晨，某镇突降暴雨，2时许一民房倒塌，1人被埋。", received)
+    assert f.event_time.isoformat(timespec="minutes") == "2026-08-03T02:00+08:00"
+    f = facts_of(nlp, "续报：2名被埋工人于3日下午2时许和5时许先后被挖出，均已死亡。", received)
+    values = [m.value.isoformat(timespec="minutes") for m in f.times if m.value is not None]
+    assert values[:2] == ["2026-08-03T14:00+08:00", "2026-08-03T17:00+08:00"]
+
+
+def test_household_count(nlp):
+    assert facts_of(nlp, "火灾造成一家三口死亡。").dead == 3
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("续报：11月24日午餐后发病的学生增至30人。", "2026-11-24T13:00"),
+    ("昨日晚饭时，一家4人食用自采野生菌后出现呕吐。", "2026-11-24T18:00"),
+    ("11月24日午餐后13时40分许，该校陆续有学生出现腹痛。", "2026-11-24T13:40"),
+])
+def test_meals_after_a_day(nlp, text, expected):
+    f = facts_of(nlp, text)
+    assert f.event_time is not None and f.event_time.isoformat(timespec="minutes") == expected + "+08:00"
+
+
+def test_a_meal_alone_is_no_time(nlp):
+    assert facts_of(nlp, "学生午餐为米饭、凉拌黄瓜，初步怀疑为食物中毒。").event_time is None
