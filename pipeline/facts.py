@@ -720,7 +720,11 @@ def _loss_crowd_regexes() -> dict[str, re.Pattern]:
     return {
         "loss": re.compile(patterns()["loss"]["money"]),
         "crowd_after": re.compile(rf"(?:{cr['verbs']})[^。；\n，]{{0,10}}?(?:约|近|共|有|达|超过|逾)?(?P<n>{count})(?:余|多)?(?:名|人)"),
-        "crowd_before": re.compile(rf"(?:约|近|共|有|达|超过|逾)?(?P<n>{count})(?:余|多)?(?:名|人)(?:{cr['people']})?[^。；\n，]{{0,10}}?(?:{cr['verbs']})"),
+        # the crowd's description may run long (约70名“某合作社”投资群众聚集), and across a comma
+        # when the count names people (100余名群众因反对……，聚集到镇政府; not 5人，现场群众围观)
+        "crowd_before": re.compile(rf"(?:约|近|共|有|达|超过|逾)?(?P<n>{count})(?:余|多)?(?:名|人)(?:{cr['people']})?[^。；\n，]{{0,24}}?(?:{cr['verbs']})"),
+        "crowd_people": re.compile(rf"(?:约|近|共|有|达|超过|逾)?(?P<n>{count})(?:余|多)?(?:名|人)(?:{cr['people']})[^。；\n]{{0,24}}?(?:{cr['verbs']})"),
+        "crowd_size": re.compile(rf"(?:{cr['verbs']})[^。；\n]{{0,30}}?人数(?:约|近|达|超过|逾|为|在)?(?P<n>{count})(?:余|多)?(?:名|人)"),
         "crowd_vague": re.compile(rf"{n['vague']}(?:名|人)(?:{cr['people']})?[^。；\n，]{{0,8}}?(?:{cr['verbs']})"),
     }
 
@@ -732,8 +736,12 @@ def find_loss_and_crowd(text: str, facts: Facts) -> None:
         facts.loss_wan = max(amount, facts.loss_wan or 0)
         facts.mentions.append(Mention("loss", m.start(), m.end(), m.group(), amount))
     sizes = []
-    for key in ("crowd_after", "crowd_before"):
+    spans = set()
+    for key in ("crowd_after", "crowd_before", "crowd_people", "crowd_size"):
         for m in rx[key].finditer(text):
+            if m.span() in spans:  # crowd_before and crowd_people often find the same words
+                continue
+            spans.add(m.span())
             raw = m.group("n")
             value = parse_count(raw.rstrip("余多")) if raw else None
             if value is not None and value >= 3:

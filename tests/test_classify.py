@@ -163,14 +163,23 @@ RECEIVED = datetime(2026, 11, 25, 16, 0, tzinfo=TZ)
     (Facts(dead=0, injured=3, serious=2, event_time=RECEIVED - timedelta(hours=3)), "urgent", "flash", "多人重伤（2人）"),
     (Facts(dead=0, injured=3, serious=1, event_time=RECEIVED - timedelta(hours=3)), "urgent", "urgent", None),
     (Facts(dead=1), "routine", "routine", "不是近期"),
+    (Facts(crowd=60, event_time=RECEIVED - timedelta(hours=1)), "urgent", "flash", "群体性聚集60人"),
+    (Facts(crowd=40, event_time=RECEIVED - timedelta(hours=1)), "urgent", "urgent", None),
 ])
 def test_urgency_overrides_are_rules_with_reasons(facts, model, expected, reason):
-    urgency, reasons = decide_urgency(model, {model: 0.8}, facts, RECEIVED, load_config())
+    urgency, reasons = decide_urgency(model, {model: 0.8}, facts, RECEIVED, load_config(), {})
     assert urgency == expected
     if reason:
         assert any(reason in r for r in reasons)
     else:
         assert len(reasons) == 1
+
+
+@pytest.mark.parametrize("cue", ["resolved", "planned"])
+def test_a_gathering_over_or_only_planned_is_not_raised(cue):
+    facts = Facts(crowd=80, event_time=RECEIVED - timedelta(hours=1))
+    urgency, reasons = decide_urgency("urgent", {"urgent": 0.8}, facts, RECEIVED, load_config(), {cue: 1.0})
+    assert urgency == "urgent" and len(reasons) == 1
 
 
 def test_evaluate_command_on_a_labeled_file(trained, small_corpus):
@@ -225,14 +234,23 @@ def test_flash_threshold_reaches_the_recall_target_when_it_can():
 
     from pipeline.classify import flash_threshold_from
 
-    y = ["flash"] * 4 + ["urgent"] * 4 + ["routine"] * 2
-    pred = ["urgent", "flash", "flash", "flash", "urgent", "urgent", "urgent", "urgent", "routine", "routine"]
-    p_flash = np.array([0.2, 0.9, 0.9, 0.9, 0.3, 0.1, 0.1, 0.1, 0.05, 0.05])
-    # only a threshold at or below 0.2 finds the first flash report (and also takes the 0.3
-    # urgent one): the highest such threshold wins
-    assert flash_threshold_from(p_flash, pred, y) == 0.2
-    # out of reach of the target: 0.2 and anything above 0.3 tie on macro-F1 (0.915: one flash
-    # missed, or one urgent taken for flash), and the higher flash recall wins the tie
-    assert flash_threshold_from(p_flash, pred, y, target=1.01) == 0.2
-    p_flash[5] = 0.3  # now two urgent reports would be taken for flash to find one: not worth it
-    assert flash_threshold_from(p_flash, pred, y, target=1.01) > 0.3
+    # 40 flash reports the model finds (p 0.9), one found only from a threshold of 0.3 down
+    # and one only from 0.175 down; 40 urgent reports at p 0.1, and extra urgent ones at 0.2
+    # or 0.16 that a low threshold takes for flash
+    def case(n_urgent_02=0, n_urgent_016=0, last=0.175):
+        extra = [0.2] * n_urgent_02 + [0.16] * n_urgent_016
+        y = ["flash"] * 42 + ["urgent"] * (40 + len(extra)) + ["routine"] * 20
+        pf = [0.9] * 40 + [0.3, last] + [0.1] * 40 + extra + [0.05] * 20
+        pred = ["flash"] * 40 + ["urgent"] * (2 + 40 + len(extra)) + ["routine"] * 20
+        return np.array(pf), pred, y
+
+    # nothing to lose by finding both: down to 0.175
+    assert flash_threshold_from(*case()) == 0.175
+    # finding the last one costs three urgent reports at 0.2; 41/42 = 0.976 already meets the
+    # target, so 0.3 wins on macro-F1
+    assert flash_threshold_from(*case(n_urgent_02=3)) == 0.3
+    # the last flash report at 0.155: recall 1.0 only at 0.15, where three urgent reports at
+    # 0.16 come along; one report short of it (41/42) is enough and keeps them out
+    assert flash_threshold_from(*case(n_urgent_016=3, last=0.155)) == 0.3
+    # out of reach: with target 1.01 the floor is one report below the best recall
+    assert flash_threshold_from(*case(n_urgent_02=3), target=1.01) == 0.3

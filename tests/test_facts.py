@@ -99,6 +99,11 @@ def test_earlier_figures_kept_apart(nlp):
     ("约60名农民工在县政府门口聚集讨薪。", None, 60),
     ("聚集人员约120人，堵塞道路。", None, 120),
     ("30余名业主到市政府门口聚集。", None, 30),
+    ("上午，约80名“某某小区”购房业主在区政府信访大厅聚集。", None, 80),
+    ("150余名村民因征地补偿问题，围堵乡政府大门。", None, 150),
+    ("部分群众在省道上静坐，人数约200人，交通中断。", None, 200),
+    ("死亡人数上升至5人，事故现场有群众围观。", None, None),
+    ("全乡共有村民3000余人。", None, None),
 ])
 def test_loss_and_crowd(nlp, text, loss, crowd):
     f = facts_of(nlp, text)
