@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 from .config import Config
@@ -54,7 +54,7 @@ class Part:
         return PART_LABELS[self.part]
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "label": self.label}
+        return {"part": self.part, "points": self.points, "reason": self.reason, "label": self.label}
 
 
 def _fmt(x: float) -> str:
