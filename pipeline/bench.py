@@ -124,7 +124,8 @@ def run_stage(stage: str, path: Path, workers: int, config_path: str | None) -> 
 
 
 def _classify_stage(path: Path, config) -> StageResult:
-    """The classifiers alone (features + both models), on reports already analysed."""
+    """The classifiers alone (features + both models): each batch is analysed untimed, then
+    classified on the clock; batches are dropped as they go, so the RSS is the stage's own."""
     from .classify import load_current, make_inputs
     from .clean import clean_text
     from .ingest import parse_time
@@ -132,20 +133,26 @@ def _classify_stage(path: Path, config) -> StageResult:
     from .run import BATCH
 
     nlp, model = get_nlp(config), load_current(config)
-    analysed = []
+    seconds, mb, n = 0.0, 0.0, 0
     with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            rec = json.loads(line)
-            text, title = clean_text(rec["text"]), clean_text(rec.get("title") or "")
-            rec_at = parse_time(rec["received_at"])
-            analysed.append((analyse_text(nlp, text, title, rec_at), title, rec_at))
-    mb = sum(len(a.doc.user_data["triage_text"].encode("utf-8")) for a, _, _ in analysed) / 1e6
-    t0 = time.perf_counter()
-    for i in range(0, len(analysed), BATCH):
-        chunk = analysed[i:i + BATCH]
-        inputs = [make_inputs(a.doc, title, a.title_words, a.facts, rec_at) for a, title, rec_at in chunk]
-        model.predict(inputs, [a.facts for a, _, _ in chunk], [r for _, _, r in chunk], config)
-    return StageResult("classify", 1, len(analysed), mb, time.perf_counter() - t0, _peak_rss_mb())
+        while True:
+            chunk = []
+            for line in fh:
+                rec = json.loads(line)
+                text, title = clean_text(rec["text"]), clean_text(rec.get("title") or "")
+                rec_at = parse_time(rec["received_at"])
+                chunk.append((analyse_text(nlp, text, title, rec_at), title, rec_at))
+                if len(chunk) >= BATCH:
+                    break
+            if not chunk:
+                break
+            mb += sum(len(a.doc.user_data["triage_text"].encode("utf-8")) for a, _, _ in chunk) / 1e6
+            n += len(chunk)
+            t0 = time.perf_counter()
+            inputs = [make_inputs(a.doc, title, a.title_words, a.facts, rec_at) for a, title, rec_at in chunk]
+            model.predict(inputs, [a.facts for a, _, _ in chunk], [r for _, _, r in chunk], config)
+            seconds += time.perf_counter() - t0
+    return StageResult("classify", 1, n, mb, seconds, _peak_rss_mb())
 
 
 def _train_stage(path: Path, n: int, config) -> StageResult:

@@ -113,7 +113,7 @@ def _cues() -> dict[str, re.Pattern]:
 class Inputs:
     """What the classifiers see of one report."""
 
-    words: list[str]  # jieba tokens of title, "‖", text; numbers folded to <NUM>
+    words: list[str]  # jieba tokens of title, "‖", text, as segmented (see ``word_key``)
     chars: str  # title + text with digits folded, for character n-grams
     facts: dict[str, float]
 
@@ -122,13 +122,20 @@ def make_inputs(doc, title: str, title_words: list[str], facts: Facts | None,
                 received_at: datetime | None) -> Inputs:
     """Inputs from the nlp stage's ``Doc`` (its tokens are reused) and the title's words."""
     body = doc.user_data.get("triage_words") or [t.text for t in doc]
-    words = [("<NUM>" if w[0] in _DIGIT_CHARS else w) for part in (title_words, ("‖",), body) for w in part
-             if w and not w.isspace()]
+    words = [*title_words, "‖", *body]
     from .facts import doc_text
 
     text = doc_text(doc)
     chars = _DIGITS.sub("0", f"{title}\n{text}")
     return Inputs(words, chars, fact_features(facts, title, text, received_at))
+
+
+def word_key(word: str) -> str | None:
+    """What a token counts as for the word features: None for whitespace, ``<NUM>`` for a
+    number, else the token itself."""
+    if not word or word.isspace():
+        return None
+    return "<NUM>" if word[0] in _DIGIT_CHARS else word
 
 
 class Featurizer:
@@ -149,9 +156,24 @@ class Featurizer:
         self.fact_weight = fact_weight
 
     def _word_seqs(self, inputs: list[Inputs]):
-        from .ngrams import word_ids
-
-        return [word_ids(i.words, self.vocabulary) for i in inputs]
+        """Word ids per report: whitespace dropped, numbers one word, unknown words 0.
+        Raw tokens are looked up in a cache (``_raw``) that already holds the answer for
+        almost every token, so each token costs one dict lookup."""
+        raw = self.__dict__.setdefault("_raw", {})
+        vocab = self.vocabulary
+        out = []
+        for i in inputs:
+            ids = [raw.get(w, -2) for w in i.words]
+            if -2 in ids:
+                for k, w in enumerate(i.words):
+                    if ids[k] == -2:
+                        key = word_key(w)
+                        ids[k] = -1 if key is None else vocab.get(key, 0)
+                        if len(raw) < 300_000:
+                            raw[w] = ids[k]
+            arr = np.array(ids, dtype=np.int64)
+            out.append(arr[arr >= 0].astype(np.uint32))
+        return out
 
     def fit(self, inputs: list[Inputs]) -> "Featurizer":
         from .ngrams import code_points
@@ -159,9 +181,11 @@ class Featurizer:
         vocab: dict[str, int] = {}
         for i in inputs:
             for w in i.words:
-                if w not in vocab:
-                    vocab[w] = len(vocab) + 1
+                key = word_key(w)
+                if key is not None and key not in vocab:
+                    vocab[key] = len(vocab) + 1
         self.vocabulary = vocab
+        self._raw = {}
         self.word.fit(self._word_seqs(inputs))
         self.char.fit([code_points(i.chars) for i in inputs])
         self.facts.fit([i.facts for i in inputs] + [{"dead>0": 1.0}])
@@ -172,15 +196,16 @@ class Featurizer:
         return self.word.n_features + self.char.n_features
 
     def transform(self, inputs: list[Inputs], with_facts: bool = True):
-        from scipy import sparse
+        return self.transform_both(inputs)[1 if with_facts else 0]
 
-        from .ngrams import code_points
+    def transform_both(self, inputs: list[Inputs]):
+        """(text columns, text + fact columns): what the focus and the urgency models see."""
+        from .ngrams import code_points, hstack_csr
 
-        blocks = [self.word.transform(self._word_seqs(inputs)),
-                  self.char.transform([code_points(i.chars) for i in inputs])]
-        if with_facts:
-            blocks.append(self.facts.transform([i.facts for i in inputs]) * self.fact_weight)
-        return sparse.hstack(blocks, format="csr")
+        text = hstack_csr([self.word.transform(self._word_seqs(inputs)),
+                           self.char.transform([code_points(i.chars) for i in inputs])])
+        facts = self.facts.transform([i.facts for i in inputs]) * self.fact_weight
+        return text, hstack_csr([text, facts])
 
     def to_state(self) -> dict:
         """What is saved. The vocabulary goes as one array of terms (ordered by id), not as a
@@ -197,6 +222,7 @@ class Featurizer:
         obj.facts, obj.fact_weight = state["facts"], float(state["fact_weight"])
         obj.word, obj.char = HashedTfidf.from_state(state["word"]), HashedTfidf.from_state(state["char"])
         obj.vocabulary = {str(t): i + 1 for i, t in enumerate(state["terms"])}
+        obj._raw = {}
         return obj
 
 
@@ -351,9 +377,7 @@ class Model:
         return self.card.get("version", "unsaved")
 
     def predict_proba(self, inputs: list[Inputs]) -> tuple[np.ndarray, np.ndarray]:
-        x_urg = self.featurizer.transform(inputs, with_facts=True)
-        # The focus model sees the same text columns without the fact block (the last ones).
-        x_focus = x_urg[:, : self.featurizer.n_text_features]
+        x_focus, x_urg = self.featurizer.transform_both(inputs)
         return self.focus_clf.predict_proba(x_focus), self.urgency_clf.predict_proba(x_urg)
 
     def predict(self, inputs: list[Inputs], facts_list: list[Facts | None], received: list[datetime | None],

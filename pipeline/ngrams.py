@@ -117,3 +117,28 @@ def word_ids(words: Sequence[str], vocabulary: dict[str, int]) -> np.ndarray:
     """Word ids (1-based; 0 for a word not in the vocabulary)."""
     get = vocabulary.get
     return np.fromiter((get(w, 0) for w in words), dtype=np.uint32, count=len(words))
+
+
+def hstack_csr(blocks: Sequence) -> "object":
+    """Side-by-side CSR matrices with the same rows, as one CSR matrix, without the sort that
+    ``scipy.sparse.hstack`` does through COO (each row's entries are already in order)."""
+    from scipy import sparse
+
+    blocks = [sparse.csr_matrix(b) for b in blocks]
+    n = blocks[0].shape[0]
+    lengths = [np.diff(b.indptr) for b in blocks]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    indptr[1:] = np.cumsum(np.sum(lengths, axis=0))
+    nnz = int(indptr[-1])
+    data = np.empty(nnz, dtype=np.result_type(*[b.dtype for b in blocks]))
+    indices = np.empty(nnz, dtype=np.int32)
+    before = np.zeros(n, dtype=np.int64)  # entries of earlier blocks in each row
+    offset = 0
+    for b, length in zip(blocks, lengths):
+        row = np.repeat(np.arange(n), length)
+        dest = indptr[:-1][row] + before[row] + (np.arange(b.nnz) - b.indptr[:-1][row])
+        data[dest] = b.data
+        indices[dest] = b.indices + offset
+        before += length
+        offset += b.shape[1]
+    return sparse.csr_matrix((data, indices, indptr), shape=(n, offset))

@@ -126,8 +126,8 @@ def train(train_records: list[dict], dev_records: list[dict], seed: int = 13, fa
     t1 = time.perf_counter()
     feat = Featurizer().fit(tr.inputs)
     n_text = feat.n_text_features
-    xu_tr, xu_dv = feat.transform(tr.inputs), feat.transform(dv.inputs)
-    xf_tr, xf_dv = xu_tr[:, :n_text], xu_dv[:, :n_text]
+    xf_tr, xu_tr = feat.transform_both(tr.inputs)
+    xf_dv, xu_dv = feat.transform_both(dv.inputs)
     log(f"features: {n_text} text columns + {len(feat.facts.vocabulary_)} fact columns in "
         f"{time.perf_counter() - t1:.1f}s")
     yf_tr = [r["focus"] for r in train_records]

@@ -52,3 +52,16 @@ def test_empty_batch_and_empty_document():
     vec = HashedTfidf((1, 2), min_df=1).fit([code_points("甲乙")])
     assert vec.transform([]).shape == (0, vec.n_features)
     assert vec.transform([code_points("")]).nnz == 0
+
+
+def test_hstack_csr_equals_scipy_hstack():
+    from scipy import sparse
+
+    from pipeline.ngrams import hstack_csr
+
+    rng = np.random.default_rng(0)
+    blocks = [sparse.random(7, w, density=0.3, format="csr", random_state=rng, dtype=np.float32) for w in (5, 1, 9)]
+    blocks[1] = sparse.csr_matrix((7, 1), dtype=np.float32)  # an empty block
+    ours, theirs = hstack_csr(blocks), sparse.hstack(blocks, format="csr")
+    assert ours.shape == theirs.shape and (ours != theirs).nnz == 0
+    assert ours.has_sorted_indices or np.all(np.diff(ours.indices[ours.indptr[0]:ours.indptr[1]]) > 0)
