@@ -211,11 +211,12 @@ def _batches(reports: Iterator[Report], size: int) -> Iterator[list[Report]]:
 
 
 _WORKER: Processor | None = None
+_FORKED: Processor | None = None
 
 
-def _init_worker(config: Config, with_tokens: bool, use_model: bool) -> None:
+def _init_worker(processor: Processor | None) -> None:
     global _WORKER
-    _WORKER = Processor(config, with_tokens=with_tokens, use_model=use_model)
+    _WORKER = processor if processor is not None else _FORKED
 
 
 def _work(batch: list[Report]) -> list[dict]:
@@ -241,8 +242,12 @@ def process_reports(paths: Iterable[str | os.PathLike], processor: Processor,
     from collections import deque
 
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-    with ctx.Pool(workers, initializer=_init_worker,
-                  initargs=(processor.config, processor.with_tokens, processor.model is not None)) as pool:
+    global _FORKED
+    # Forked workers use the processor loaded here, inherited page for page (the model's arrays
+    # and the dictionaries stay shared) instead of each loading its own copy.
+    forked = ctx.get_start_method() == "fork"
+    _FORKED = processor
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(None if forked else processor,)) as pool:
         pending: deque = deque()
         for batch in batches:
             pending.append((batch, pool.apply_async(_work, (batch,))))
