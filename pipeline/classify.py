@@ -16,6 +16,7 @@ import platform
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import repeat
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -163,16 +164,14 @@ class Featurizer:
         vocab = self.vocabulary
         out = []
         for i in inputs:
-            ids = [raw.get(w, -2) for w in i.words]
-            if -2 in ids:
-                for k, w in enumerate(i.words):
-                    if ids[k] == -2:
-                        key = word_key(w)
-                        ids[k] = -1 if key is None else vocab.get(key, 0)
-                        if len(raw) < 300_000:
-                            raw[w] = ids[k]
-            arr = np.array(ids, dtype=np.int64)
-            out.append(arr[arr >= 0].astype(np.uint32))
+            ids = np.fromiter(map(raw.get, i.words, repeat(-2)), dtype=np.int64, count=len(i.words))
+            for k in np.flatnonzero(ids == -2):
+                w = i.words[k]
+                key = word_key(w)
+                ids[k] = -1 if key is None else vocab.get(key, 0)
+                if len(raw) < 300_000:
+                    raw[w] = int(ids[k])
+            out.append(ids[ids >= 0].astype(np.uint32))
         return out
 
     def fit(self, inputs: list[Inputs]) -> "Featurizer":
