@@ -133,7 +133,13 @@ def _time_regex() -> re.Pattern:
     body = f"(?:{t['day']})?\\s*(?:{t['part']})?\\s*(?:{t['clock']})?{t['approx']}"
     # Every part is optional, so without this lookahead the pattern matches the empty string
     # at every position: a time starts with a digit, a numeral or a day or part-of-day word.
-    return re.compile(r"(?=[\d零〇一二两三四五六七八九十今昨前当同次翌第凌清早上中午下傍晚夜深半明])" + body)
+    # The second lookahead skips the matches that hold no day, part of day or clock time
+    # (a bare 一 or 前): ``find_times`` would drop them, and they are most of the matches.
+    def unnamed(p: str) -> str:
+        return re.sub(r"\(\?P<\w+>", "(?:", p)
+
+    some = f"(?=(?:{unnamed(t['day'])})|(?:{unnamed(t['part'])})|(?:{unnamed(t['clock'])}))"
+    return re.compile(r"(?=[\d零〇一二两三四五六七八九十今昨前当同次翌第凌清早上中午下傍晚夜深半明])" + some + body)
 
 
 def _num(s: str | None) -> int | None:
@@ -272,20 +278,20 @@ def is_follow_up_text(text: str) -> bool:
     return is_follow_up("", text)
 
 
+@lru_cache(maxsize=1)
+def _event_regexes() -> tuple[re.Pattern, ...]:
+    t = patterns()["times"]
+    return tuple(re.compile(t[k]) for k in ("learned_after", "not_event_after", "not_event_before", "event_words",
+                                             "explicit_before", "weather_onset", "weather_words"))
+
+
 def choose_event_time(text: str, times: list[Mention],
                       received_at: datetime | None = None) -> tuple[Mention | None, Mention | None]:
     """The mention giving when the incident began, and the one giving when the unit learned of it.
 
     A time the text names as the event's (事发时间为...) wins; times after the receipt (plans) and
     datelines (a unit and a date alone on a line) never count."""
-    t = patterns()["times"]
-    learned_re = re.compile(t["learned_after"])
-    not_after = re.compile(t["not_event_after"])
-    not_before = re.compile(t["not_event_before"])
-    event_re = re.compile(t["event_words"])
-    explicit_re = re.compile(t["explicit_before"])
-    onset_re = re.compile(t["weather_onset"])
-    weather_re = re.compile(t["weather_words"])
+    learned_re, not_after, not_before, event_re, explicit_re, onset_re, weather_re = _event_regexes()
     learned = None
     candidates = []
     reported = []  # 上午9时许，县医院报告收治3名患者: the only time the text gives, when nothing else
@@ -757,6 +763,8 @@ def _site_regex() -> tuple[re.Pattern, frozenset]:
 _LEAD = "在于对向的和与及了是为将从据经由被把其该此等各全本我原位据称距离往赴到至前"
 # Characters that do not occur inside a place name: a match crossing one starts after it.
 _STOP = set("在于对向的了和与及是为将从把被由等名个人有到至往赴据称经因已并或但而则即其")
+# Matches up to and including the last _STOP character of a range.
+_LAST_STOP = re.compile(".*[" + "".join(sorted(_STOP)) + "]", re.S)
 _CHAIN_SUFFIX = re.compile(r"(省|自治区|市|州|盟|县|区|旗|镇|乡|街道|村|社区|居委会|组|屯)$")
 _RANK = {"组": 6, "屯": 6, "村": 5, "社区": 5, "居委会": 5, "镇": 4, "乡": 4, "街道": 4, "区": 3, "县": 3,
          "旗": 3, "市": 2, "州": 2, "盟": 2, "省": 1, "自治区": 1}
@@ -769,9 +777,9 @@ _CHAIN = re.compile(r"(?:[\u4e00-\u9fff]{1,6}?(?:省|自治区|市|州|县|区|�
 def _trim(text: str, s: int, e: int, keep: int) -> tuple[int, int]:
     """Start a matched name after the last character that cannot be inside a name, and
     after leading function words, keeping at least ``keep`` characters."""
-    inner = [i for i in range(s, e - 1) if text[i] in _STOP]
+    inner = _LAST_STOP.match(text, s, e - 1)
     if inner:
-        s = inner[-1] + 1
+        s = inner.end()
     while e - s > keep and text[s] in _LEAD:
         s += 1
     return s, e
@@ -785,9 +793,10 @@ def find_places(text: str, facts: Facts) -> None:
         s, e = _trim(text, m.start(), m.end(), 2)
         name = text[s:e]
         # Trim trailing parts that are not names (城区, 辖区...) and reject common words.
-        if name in not_places or any(name.endswith(w) and len(name) <= len(w) + 1 for w in not_places):
+        # A common word, or one with a single character before it.
+        if name in not_places or name[1:] in not_places:
             continue
-        if len(name) < 3 or any(name.startswith(w) for w in ("全县", "全市", "全镇", "全乡", "全区", "各乡", "本村")):
+        if len(name) < 3 or name.startswith(("全县", "全市", "全镇", "全乡", "全区", "各乡", "本村")):
             continue
         suffix = _CHAIN_SUFFIX.search(name)
         rank = _RANK.get(suffix.group(1), 0) if suffix else (6 if name.endswith("组") else 0)
