@@ -24,6 +24,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from .labels import load_labels
+from .prefilter import guard
 
 PATTERNS_FILE = Path(__file__).resolve().parent / "data" / "fact_patterns.toml"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -429,7 +430,7 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
     out["found_after_missing"] = re.compile(c["found_after_missing"])
     out["found_dead"] = re.compile(c["found_dead"])
     out["trapped_missing"] = re.compile(c["trapped_missing"])
-    return out
+    return {k: guard(v) for k, v in out.items()}
 
 
 def _clause_start(text: str, pos: int, seps: str = "，。；\n,") -> int:
@@ -619,15 +620,15 @@ def find_casualties(text: str, facts: Facts) -> None:
             continue
         if kind in facts.vague:  # 个别人员受伤: the count is vague, a described person does not fix it
             continue
-        found_words = [m for m in rx["singular_" + kind].finditer(text)]
+        found_words = [(m, False) for m in rx["singular_" + kind].finditer(text)]
         if kind == "injured":
-            found_words += [m for m in rx["singular_treated"].finditer(text)]
-        for m in found_words:
+            found_words += [(m, True) for m in rx["singular_treated"].finditer(text)]
+        for m, treated in found_words:
             if overlaps(*m.span()):
                 continue
             s = _clause_start(text, m.start())
             e = m.start()
-            if m.re is rx["singular_treated"]:  # 其妻王某某被救出，有轻度烟气吸入，已送县人民医院观察
+            if treated:  # 其妻王某某被救出，有轻度烟气吸入，已送县人民医院观察
                 s = _clause_start(text, m.start(), "。；\n")
                 if rx["death_words"].search(text, m.start(), _sentence_end(text, m.end())):
                     continue
@@ -637,7 +638,7 @@ def find_casualties(text: str, facts: Facts) -> None:
                 e = m.end()
                 if rx["absconded"].search(text, s, _sentence_end(text, m.end())):
                     continue
-            if kind == "injured" and m.re is rx["singular_injured"]:
+            if kind == "injured" and not treated:
                 if re.search(r"未|没有|无", text[max(s, m.start() - 8):m.start()]):
                     continue  # 货车驾驶员未受伤; 暂未发生老人受冻、摔伤
                 if rx["death_words"].search(text, m.end(), _sentence_end(text, m.end())):
@@ -723,12 +724,13 @@ def _loss_crowd_regexes() -> dict[str, re.Pattern]:
     n = patterns()["numbers"]
     cr = patterns()["crowd"]
     count = n["count"]
-    return {
+    out = {
         "loss": re.compile(patterns()["loss"]["money"]),
         "crowd_after": re.compile(rf"(?:{cr['verbs']})[^。；\n，]{{0,10}}?(?:约|近|共|有|达|超过|逾)?(?P<n>{count})(?:余|多)?(?:名|人)"),
         "crowd_before": re.compile(rf"(?:约|近|共|有|达|超过|逾)?(?P<n>{count})(?:余|多)?(?:名|人)(?:{cr['people']})?[^。；\n，]{{0,10}}?(?:{cr['verbs']})"),
         "crowd_vague": re.compile(rf"{n['vague']}(?:名|人)(?:{cr['people']})?[^。；\n，]{{0,8}}?(?:{cr['verbs']})"),
     }
+    return {k: guard(v) for k, v in out.items()}
 
 
 def find_loss_and_crowd(text: str, facts: Facts) -> None:
