@@ -756,10 +756,27 @@ def find_loss_and_crowd(text: str, facts: Facts) -> None:
 # ---------------------------------------------------------------- places
 
 @lru_cache(maxsize=1)
-def _site_regex() -> tuple[re.Pattern, frozenset]:
+def _site_regex() -> tuple[re.Pattern, re.Pattern, frozenset]:
+    """The site pattern, the anchor every site match holds within 12 characters of its start
+    (a site word, or the road number of a G/K stake or a national road), and the non-places."""
     p = patterns()["places"]
     site = re.compile(rf"[\u4e00-\u9fffA-Za-z0-9]{{2,12}}?(?:{p['sites']})|G\d{{2,4}}线?K\d+(?:\+\d+)?处?|[A-Z]\d{{1,4}}(?:国道|省道|高速)")
-    return site, frozenset(p["not_places"])
+    anchor = re.compile(rf"{p['sites']}|[A-Z]\d")
+    return site, anchor, frozenset(p["not_places"])
+
+
+def _finditer_near(rx: re.Pattern, anchor: re.Pattern, reach: int, text: str):
+    """``rx.finditer(text)`` for a pattern each of whose matches holds a match of ``anchor``
+    starting at most ``reach`` characters after its own start. No match can start earlier
+    than ``reach`` before the next anchor, so the search starts there: scanning a long
+    lazy alternation at every position of the text is what costs."""
+    pos = 0
+    while (a := anchor.search(text, pos)) is not None:
+        m = rx.search(text, max(pos, a.start() - reach))
+        if m is None:
+            return
+        yield m
+        pos = m.end()
 
 
 _LEAD = "在于对向的和与及了是为将从据经由被把其该此等各全本我原位据称距离往赴到至前"
@@ -774,6 +791,7 @@ _RANK = {"组": 6, "屯": 6, "村": 5, "社区": 5, "居委会": 5, "镇": 4, "�
 
 _CHAIN = re.compile(r"(?:[\u4e00-\u9fff]{1,6}?(?:省|自治区|市|州|县|区|旗|镇|乡|街道|村|社区|居委会|屯))+"
                     r"(?:[一二三四五六七八九十\d]{1,2}组)?")
+_CHAIN_ANCHOR = re.compile(r"省|自治区|市|州|县|区|旗|镇|乡|街道|村|社区|居委会|屯")  # within 6 of a chain's start
 
 
 def _trim(text: str, s: int, e: int, keep: int) -> tuple[int, int]:
@@ -789,9 +807,9 @@ def _trim(text: str, s: int, e: int, keep: int) -> tuple[int, int]:
 
 def find_places(text: str, facts: Facts) -> None:
     """Places named in the text (administrative chains and named sites); the most specific wins."""
-    site_re, not_places = _site_regex()
+    site_re, site_anchor, not_places = _site_regex()
     found: list[tuple[int, Mention]] = []
-    for m in _CHAIN.finditer(text):
+    for m in _finditer_near(_CHAIN, _CHAIN_ANCHOR, 6, text):
         s, e = _trim(text, m.start(), m.end(), 2)
         name = text[s:e]
         # Trim trailing parts that are not names (城区, 辖区...) and reject common words.
@@ -803,7 +821,7 @@ def find_places(text: str, facts: Facts) -> None:
         suffix = _CHAIN_SUFFIX.search(name)
         rank = _RANK.get(suffix.group(1), 0) if suffix else (6 if name.endswith("组") else 0)
         found.append((rank, Mention("place", s, e, name, rank)))
-    for m in site_re.finditer(text):
+    for m in _finditer_near(site_re, site_anchor, 12, text):
         s, e = _trim(text, m.start(), m.end(), 3)
         name = text[s:e]
         if name in not_places or len(name) < 3:
