@@ -87,7 +87,14 @@ class Guarded:
         memo = self._memo
         if memo[0] is text:
             return memo[1]
-        ok = all(any(s in text for s in group) for group in self.need)
+        ok = True
+        for group in self.need:  # plain loops: a generator per group cost as much as the test
+            for s in group:
+                if s in text:
+                    break
+            else:
+                ok = False
+                break
         self._memo = (text, ok)
         return ok
 
