@@ -63,6 +63,7 @@ def required_strings(pattern: re.Pattern) -> list[tuple[str, ...]]:
     clauses = sorted(_clauses(P.parse(pattern.pattern)), key=lambda c: (-min(map(len, c)), len(c)))
     out, total = [], 0
     for c in clauses:
+        c = {x for x in c if not any(y != x and y in x for y in c)}  # 伤 covers 受伤
         if total + len(c) > MAX_STRINGS or (len(c) > 2 and min(map(len, c)) < 2):
             continue  # too many strings, or single characters that most texts hold
         out.append(tuple(sorted(c, key=len, reverse=True)))
