@@ -15,10 +15,14 @@ _WIDTH_TABLE.update({cp: cp - 0xFEE0 for cp in range(0xFF41, 0xFF5B)})
 _WIDTH_TABLE[0xFF05] = ord("%")  # ％
 _WIDTH_TABLE[0xFF0B] = ord("+")  # ＋
 _FULLWIDTH_POINT = re.compile(r"(?<=\d)．(?=\d)")
+# Any character that fold_width changes (most texts have none, and translate is slow).
+_FULLWIDTH = re.compile("[" + "".join(chr(cp) for cp in sorted(_WIDTH_TABLE)) + "．]")
 
 _SPACES = re.compile(r"[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_MULTISPACE = re.compile(r" {2,}")
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 # A run of printable ASCII, possibly with spaces inside: the only place noise can hide.
 _ASCII_RUN = re.compile(r"[!-~](?:[ ]*[!-~])*")
@@ -26,10 +30,14 @@ _TOKEN = re.compile(r"\S+")
 # A two-character token pairing one Latin letter with a digit or a symbol: F0, i4, R(, A#, k!
 _MIXED = re.compile(r"^(?:[A-Za-z][^A-Za-z]|[^A-Za-z][A-Za-z])$")
 _SYMBOL = re.compile(r"[^0-9A-Za-z]")
+# Three short tokens in a row, each ending or starting at a space: noise needs at least that.
+_SHORT_TOKENS = re.compile(r"[!-~] +[!-~]{1,2} +[!-~]")
 
 
 def fold_width(text: str) -> str:
     """Fold full-width digits, letters, ％ and the decimal point to half-width."""
+    if not _FULLWIDTH.search(text):
+        return text
     return _FULLWIDTH_POINT.sub(".", text.translate(_WIDTH_TABLE))
 
 
@@ -49,6 +57,8 @@ def noise_spans(text: str) -> list[tuple[int, int]]:
     tokens longer than two characters or without that mix, so it is never matched.
     """
     spans = []
+    if not _SHORT_TOKENS.search(text):
+        return spans
     for run in _ASCII_RUN.finditer(text):
         toks = [(m.start() + run.start(), m.end() + run.start(), m.group())
                 for m in _TOKEN.finditer(run.group())]
@@ -86,15 +96,15 @@ def normalize_whitespace(text: str) -> str:
     text = _INVISIBLE.sub("", text)
     text = _CONTROL.sub("", text)
     text = _SPACES.sub(" ", text)
-    lines = [re.sub(r" {2,}", " ", line).strip() for line in text.split("\n")]
+    lines = [_MULTISPACE.sub(" ", line).strip() for line in text.split("\n")]
     text = "\n".join(lines)
-    text = re.sub(r"\n{3,}", "\n\n", text)
+    text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()
 
 
 def clean_text(text: str) -> str:
     """The cleaned text: widths folded, noise removed, whitespace normalised."""
-    text = fold_width(text)
-    text = normalize_whitespace(text)
-    text = remove_noise(text)
-    return normalize_whitespace(text)
+    text = normalize_whitespace(fold_width(text))
+    cut = remove_noise(text)
+    # normalize_whitespace is idempotent: only a text that lost noise needs it again.
+    return text if cut is text else normalize_whitespace(cut)

@@ -24,6 +24,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from .labels import load_labels
+from .prefilter import guard
 
 PATTERNS_FILE = Path(__file__).resolve().parent / "data" / "fact_patterns.toml"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -133,7 +134,13 @@ def _time_regex() -> re.Pattern:
     body = f"(?:{t['day']})?\\s*(?:{t['part']})?\\s*(?:{t['clock']})?{t['approx']}"
     # Every part is optional, so without this lookahead the pattern matches the empty string
     # at every position: a time starts with a digit, a numeral or a day or part-of-day word.
-    return re.compile(r"(?=[\d零〇一二两三四五六七八九十今昨前当同次翌第凌清早上中午下傍晚夜深半明])" + body)
+    # The second lookahead skips the matches that hold no day, part of day or clock time
+    # (a bare 一 or 前): ``find_times`` would drop them, and they are most of the matches.
+    def unnamed(p: str) -> str:
+        return re.sub(r"\(\?P<\w+>", "(?:", p)
+
+    some = f"(?=(?:{unnamed(t['day'])})|(?:{unnamed(t['part'])})|(?:{unnamed(t['clock'])}))"
+    return re.compile(r"(?=[\d零〇一二两三四五六七八九十今昨前当同次翌第凌清早上中午下傍晚夜深半明])" + some + body)
 
 
 def _num(s: str | None) -> int | None:
@@ -272,20 +279,20 @@ def is_follow_up_text(text: str) -> bool:
     return is_follow_up("", text)
 
 
+@lru_cache(maxsize=1)
+def _event_regexes() -> tuple[re.Pattern, ...]:
+    t = patterns()["times"]
+    return tuple(re.compile(t[k]) for k in ("learned_after", "not_event_after", "not_event_before", "event_words",
+                                             "explicit_before", "weather_onset", "weather_words"))
+
+
 def choose_event_time(text: str, times: list[Mention],
                       received_at: datetime | None = None) -> tuple[Mention | None, Mention | None]:
     """The mention giving when the incident began, and the one giving when the unit learned of it.
 
     A time the text names as the event's (事发时间为...) wins; times after the receipt (plans) and
     datelines (a unit and a date alone on a line) never count."""
-    t = patterns()["times"]
-    learned_re = re.compile(t["learned_after"])
-    not_after = re.compile(t["not_event_after"])
-    not_before = re.compile(t["not_event_before"])
-    event_re = re.compile(t["event_words"])
-    explicit_re = re.compile(t["explicit_before"])
-    onset_re = re.compile(t["weather_onset"])
-    weather_re = re.compile(t["weather_words"])
+    learned_re, not_after, not_before, event_re, explicit_re, onset_re, weather_re = _event_regexes()
     learned = None
     candidates = []
     reported = []  # 上午9时许，县医院报告收治3名患者: the only time the text gives, when nothing else
@@ -423,7 +430,7 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
     out["found_after_missing"] = re.compile(c["found_after_missing"])
     out["found_dead"] = re.compile(c["found_dead"])
     out["trapped_missing"] = re.compile(c["trapped_missing"])
-    return out
+    return {k: guard(v) for k, v in out.items()}
 
 
 def _clause_start(text: str, pos: int, seps: str = "，。；\n,") -> int:
@@ -613,15 +620,15 @@ def find_casualties(text: str, facts: Facts) -> None:
             continue
         if kind in facts.vague:  # 个别人员受伤: the count is vague, a described person does not fix it
             continue
-        found_words = [m for m in rx["singular_" + kind].finditer(text)]
+        found_words = [(m, False) for m in rx["singular_" + kind].finditer(text)]
         if kind == "injured":
-            found_words += [m for m in rx["singular_treated"].finditer(text)]
-        for m in found_words:
+            found_words += [(m, True) for m in rx["singular_treated"].finditer(text)]
+        for m, treated in found_words:
             if overlaps(*m.span()):
                 continue
             s = _clause_start(text, m.start())
             e = m.start()
-            if m.re is rx["singular_treated"]:  # 其妻王某某被救出，有轻度烟气吸入，已送县人民医院观察
+            if treated:  # 其妻王某某被救出，有轻度烟气吸入，已送县人民医院观察
                 s = _clause_start(text, m.start(), "。；\n")
                 if rx["death_words"].search(text, m.start(), _sentence_end(text, m.end())):
                     continue
@@ -631,7 +638,7 @@ def find_casualties(text: str, facts: Facts) -> None:
                 e = m.end()
                 if rx["absconded"].search(text, s, _sentence_end(text, m.end())):
                     continue
-            if kind == "injured" and m.re is rx["singular_injured"]:
+            if kind == "injured" and not treated:
                 if re.search(r"未|没有|无", text[max(s, m.start() - 8):m.start()]):
                     continue  # 货车驾驶员未受伤; 暂未发生老人受冻、摔伤
                 if rx["death_words"].search(text, m.end(), _sentence_end(text, m.end())):
@@ -717,7 +724,7 @@ def _loss_crowd_regexes() -> dict[str, re.Pattern]:
     n = patterns()["numbers"]
     cr = patterns()["crowd"]
     count = n["count"]
-    return {
+    out = {
         "loss": re.compile(patterns()["loss"]["money"]),
         "crowd_after": re.compile(rf"(?:{cr['verbs']})[^。；\n，]{{0,10}}?(?:约|近|共|有|达|超过|逾)?(?P<n>{count})(?:余|多)?(?:名|人)"),
         # the crowd's description may run long (约70名“某合作社”投资群众聚集), and across a comma
@@ -727,6 +734,7 @@ def _loss_crowd_regexes() -> dict[str, re.Pattern]:
         "crowd_size": re.compile(rf"(?:{cr['verbs']})[^。；\n]{{0,30}}?人数(?:约|近|达|超过|逾|为|在)?(?P<n>{count})(?:余|多)?(?:名|人)"),
         "crowd_vague": re.compile(rf"{n['vague']}(?:名|人)(?:{cr['people']})?[^。；\n，]{{0,8}}?(?:{cr['verbs']})"),
     }
+    return {k: guard(v) for k, v in out.items()}
 
 
 def find_loss_and_crowd(text: str, facts: Facts) -> None:
@@ -756,15 +764,34 @@ def find_loss_and_crowd(text: str, facts: Facts) -> None:
 # ---------------------------------------------------------------- places
 
 @lru_cache(maxsize=1)
-def _site_regex() -> tuple[re.Pattern, frozenset]:
+def _site_regex() -> tuple[re.Pattern, re.Pattern, frozenset]:
+    """The site pattern, the anchor every site match holds within 12 characters of its start
+    (a site word, or the road number of a G/K stake or a national road), and the non-places."""
     p = patterns()["places"]
     site = re.compile(rf"[\u4e00-\u9fffA-Za-z0-9]{{2,12}}?(?:{p['sites']})|G\d{{2,4}}线?K\d+(?:\+\d+)?处?|[A-Z]\d{{1,4}}(?:国道|省道|高速)")
-    return site, frozenset(p["not_places"])
+    anchor = re.compile(rf"{p['sites']}|[A-Z]\d")
+    return site, anchor, frozenset(p["not_places"])
+
+
+def _finditer_near(rx: re.Pattern, anchor: re.Pattern, reach: int, text: str):
+    """``rx.finditer(text)`` for a pattern each of whose matches holds a match of ``anchor``
+    starting at most ``reach`` characters after its own start. No match can start earlier
+    than ``reach`` before the next anchor, so the search starts there: scanning a long
+    lazy alternation at every position of the text is what costs."""
+    pos = 0
+    while (a := anchor.search(text, pos)) is not None:
+        m = rx.search(text, max(pos, a.start() - reach))
+        if m is None:
+            return
+        yield m
+        pos = m.end()
 
 
 _LEAD = "在于对向的和与及了是为将从据经由被把其该此等各全本我原位据称距离往赴到至前"
 # Characters that do not occur inside a place name: a match crossing one starts after it.
 _STOP = set("在于对向的了和与及是为将从把被由等名个人有到至往赴据称经因已并或但而则即其")
+# Matches up to and including the last _STOP character of a range.
+_LAST_STOP = re.compile(".*[" + "".join(sorted(_STOP)) + "]", re.S)
 _CHAIN_SUFFIX = re.compile(r"(省|自治区|市|州|盟|县|区|旗|镇|乡|街道|村|社区|居委会|组|屯)$")
 _RANK = {"组": 6, "屯": 6, "村": 5, "社区": 5, "居委会": 5, "镇": 4, "乡": 4, "街道": 4, "区": 3, "县": 3,
          "旗": 3, "市": 2, "州": 2, "盟": 2, "省": 1, "自治区": 1}
@@ -772,14 +799,15 @@ _RANK = {"组": 6, "屯": 6, "村": 5, "社区": 5, "居委会": 5, "镇": 4, "�
 
 _CHAIN = re.compile(r"(?:[\u4e00-\u9fff]{1,6}?(?:省|自治区|市|州|县|区|旗|镇|乡|街道|村|社区|居委会|屯))+"
                     r"(?:[一二三四五六七八九十\d]{1,2}组)?")
+_CHAIN_ANCHOR = re.compile(r"省|自治区|市|州|县|区|旗|镇|乡|街道|村|社区|居委会|屯")  # within 6 of a chain's start
 
 
 def _trim(text: str, s: int, e: int, keep: int) -> tuple[int, int]:
     """Start a matched name after the last character that cannot be inside a name, and
     after leading function words, keeping at least ``keep`` characters."""
-    inner = [i for i in range(s, e - 1) if text[i] in _STOP]
+    inner = _LAST_STOP.match(text, s, e - 1)
     if inner:
-        s = inner[-1] + 1
+        s = inner.end()
     while e - s > keep and text[s] in _LEAD:
         s += 1
     return s, e
@@ -787,20 +815,21 @@ def _trim(text: str, s: int, e: int, keep: int) -> tuple[int, int]:
 
 def find_places(text: str, facts: Facts) -> None:
     """Places named in the text (administrative chains and named sites); the most specific wins."""
-    site_re, not_places = _site_regex()
+    site_re, site_anchor, not_places = _site_regex()
     found: list[tuple[int, Mention]] = []
-    for m in _CHAIN.finditer(text):
+    for m in _finditer_near(_CHAIN, _CHAIN_ANCHOR, 6, text):
         s, e = _trim(text, m.start(), m.end(), 2)
         name = text[s:e]
         # Trim trailing parts that are not names (城区, 辖区...) and reject common words.
-        if name in not_places or any(name.endswith(w) and len(name) <= len(w) + 1 for w in not_places):
+        # A common word, or one with a single character before it.
+        if name in not_places or name[1:] in not_places:
             continue
-        if len(name) < 3 or any(name.startswith(w) for w in ("全县", "全市", "全镇", "全乡", "全区", "各乡", "本村")):
+        if len(name) < 3 or name.startswith(("全县", "全市", "全镇", "全乡", "全区", "各乡", "本村")):
             continue
         suffix = _CHAIN_SUFFIX.search(name)
         rank = _RANK.get(suffix.group(1), 0) if suffix else (6 if name.endswith("组") else 0)
         found.append((rank, Mention("place", s, e, name, rank)))
-    for m in site_re.finditer(text):
+    for m in _finditer_near(site_re, site_anchor, 12, text):
         s, e = _trim(text, m.start(), m.end(), 3)
         name = text[s:e]
         if name in not_places or len(name) < 3:

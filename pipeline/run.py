@@ -116,7 +116,7 @@ class Processor:
             rec = p.report.to_dict()
             doc = p.analysis.doc
             words = doc.user_data.get("triage_words") or [t.text for t in doc]
-            rec["n_tokens"] = sum(1 for w in words if not w.isspace())
+            rec["n_tokens"] = len(words) - sum(map(str.isspace, words))
             if self.with_tokens:
                 rec["tokens"] = [[t.text, t.idx] for t in doc if not t.is_space]
             rec["facts"] = fact_record(facts)

@@ -20,6 +20,7 @@ from pathlib import Path
 from .config import Config, load_config
 from .corpus import admits_delay, is_follow_up, report_patterns
 from .facts import Facts, severity
+from .prefilter import guard
 
 RULES_FILE = Path(__file__).resolve().parent / "data" / "screen_rules.toml"
 URGENCY_NAMES = {"flash": "特急", "urgent": "加急", "routine": "常规"}
@@ -56,7 +57,7 @@ def rules() -> dict:
         if section == "weights":
             continue
         for key, pattern in values.items():
-            compiled[f"{section}.{key}"] = re.compile(pattern)
+            compiled[f"{section}.{key}"] = guard(re.compile(pattern))
     compiled["weights"] = data["weights"]
     return compiled
 
