@@ -266,7 +266,11 @@ def _kill_and_rerun(tmp_path: Path, n: int, files: int, extra: list[str]) -> Non
         (inbox / f"batch{f}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     db = tmp_path / "q.db"
     cmd = [sys.executable, "cli.py", "process", str(inbox), "--db", str(db), "-q", "-o", os.devnull, *extra]
-    target = random.randint(n // 20, n * 9 // 10)
+    from cli import QUEUE_BATCH
+
+    # the queue commits a batch at a time: aim below the last batch, or the run may be over
+    # when the count is seen to pass the target
+    target = random.randint(1, max(1, n - QUEUE_BATCH))
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 90
     while proc.poll() is None and time.monotonic() < deadline and _count(db) < target:
