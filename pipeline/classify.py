@@ -222,6 +222,8 @@ class Featurizer:
         obj.word, obj.char = HashedTfidf.from_state(state["word"]), HashedTfidf.from_state(state["char"])
         obj.vocabulary = {str(t): i + 1 for i, t in enumerate(state["terms"])}
         obj._raw = {}
+        # built now, in the process that loads the model, so that forked workers share them
+        obj.word._remap(), obj.char._remap()
         return obj
 
 
