@@ -113,12 +113,6 @@ def code_points(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
 
 
-def word_ids(words: Sequence[str], vocabulary: dict[str, int]) -> np.ndarray:
-    """Word ids (1-based; 0 for a word not in the vocabulary)."""
-    get = vocabulary.get
-    return np.fromiter((get(w, 0) for w in words), dtype=np.uint32, count=len(words))
-
-
 def hstack_csr(blocks: Sequence) -> "object":
     """Side-by-side CSR matrices with the same rows, as one CSR matrix, without the sort that
     ``scipy.sparse.hstack`` does through COO (each row's entries are already in order)."""

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pipeline.ngrams import HashedTfidf, code_points, word_ids
+from pipeline.ngrams import HashedTfidf, code_points
 
 
 def _dense(vec, texts):
@@ -44,8 +44,14 @@ def test_state_round_trip_gives_the_same_matrix():
     assert (vec.transform(docs) != again.transform(docs)).nnz == 0
 
 
-def test_word_ids_map_unknown_words_to_zero():
-    assert list(word_ids(["火灾", "未见", "伤亡"], {"火灾": 1, "伤亡": 2})) == [1, 0, 2]
+def test_word_ids_drop_whitespace_fold_numbers_and_zero_unknown_words():
+    from pipeline.classify import Featurizer, Inputs
+
+    feat = Featurizer()
+    feat.vocabulary = {"火灾": 1, "<NUM>": 2, "伤亡": 3}
+    batch = [Inputs(["火灾", " ", "12", "未见", "\u3000", "伤亡"], "", {}), Inputs(["2026", "火灾"], "", {})]
+    for _ in range(2):  # the second time from the token cache
+        assert [list(a) for a in feat._word_seqs(batch)] == [[1, 2, 0, 3], [2, 1]]
 
 
 def test_empty_batch_and_empty_document():
