@@ -214,9 +214,15 @@ _WORKER: Processor | None = None
 _FORKED: Processor | None = None
 
 
-def _init_worker(processor: Processor | None) -> None:
+def _init_worker(spec: tuple | None) -> None:
+    """A forked worker takes the processor it inherited; a spawned one builds its own from
+    ``spec`` (config, with_tokens, use_model)."""
     global _WORKER
-    _WORKER = processor if processor is not None else _FORKED
+    if spec is None:
+        _WORKER = _FORKED
+    else:
+        config, with_tokens, use_model = spec
+        _WORKER = Processor(config, with_tokens=with_tokens, use_model=use_model)
 
 
 def _work(batch: list[Report]) -> list[dict]:
@@ -247,7 +253,8 @@ def process_reports(paths: Iterable[str | os.PathLike], processor: Processor,
     # and the dictionaries stay shared) instead of each loading its own copy.
     forked = ctx.get_start_method() == "fork"
     _FORKED = processor
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(None if forked else processor,)) as pool:
+    spec = None if forked else (processor.config, processor.with_tokens, processor.model is not None)
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(spec,)) as pool:
         pending: deque = deque()
         for batch in batches:
             pending.append((batch, pool.apply_async(_work, (batch,))))
