@@ -146,13 +146,43 @@ def report_delay_minutes(record: dict) -> float | None:
 
 # ---------------------------------------------------------------- threads
 
-@lru_cache(maxsize=512)  # the texts of open threads are compared with every new report
 def shingles(text: str, k: int = SHINGLE) -> frozenset[str]:
     """Character k-grams of the text with whitespace and punctuation removed."""
     s = _NOT_TEXT.sub("", text or "")
     if len(s) <= k:
         return frozenset([s]) if s else frozenset()
     return frozenset(s[i:i + k] for i in range(len(s) - k + 1))
+
+
+@lru_cache(maxsize=4096)  # the texts of open threads are compared with every new report
+def signature(text: str, k: int = SHINGLE):
+    """The k-grams of ``shingles`` as a sorted array of unique integers, each k-gram packed
+    exactly (21 bits a character), so that ``similarity`` equals ``jaccard`` of the sets at a
+    fraction of the cost and memory."""
+    import numpy as np
+
+    if not 1 <= k <= 3:
+        raise ValueError("k-grams of 1 to 3 characters fit in 64 bits")
+    s = _NOT_TEXT.sub("", text or "")
+    if not s:
+        return np.empty(0, dtype=np.uint64)
+    c = np.frombuffer(s.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    n = max(1, len(c) - k + 1)
+    width = min(k, len(c))
+    codes = c[:n].copy()
+    for i in range(1, width):
+        codes = (codes << np.uint64(21)) | c[i:i + n]
+    return np.unique(codes)
+
+
+def similarity(a, b) -> float:
+    """Jaccard similarity of two ``signature`` arrays."""
+    import numpy as np
+
+    if not len(a) or not len(b):
+        return 0.0
+    common = len(np.intersect1d(a, b, assume_unique=True))
+    return common / (len(a) + len(b) - common)
 
 
 def jaccard(a: frozenset, b: frozenset) -> float:
@@ -216,12 +246,12 @@ def choose_event(record: dict, candidates: list[Candidate], config: Config) -> t
     place, places = places_of(record.get("facts") or {})
     if not places:
         return None
-    mine = shingles(f"{record.get('title', '')}\n{record.get('text', '')}")
+    mine = signature(f"{record.get('title', '')}\n{record.get('text', '')}")
     best: tuple[float, str, str] | None = None
     for c in candidates:
         if not places_overlap(place, places, c.place, c.places):
             continue
-        sim = max((jaccard(mine, shingles(t)) for t in c.texts), default=0.0)
+        sim = max((similarity(mine, signature(t)) for t in c.texts), default=0.0)
         if sim >= config.queue.thread_similarity and (best is None or (sim, c.last_at) > best[:2]):
             best = (sim, c.last_at, c.event_id)
     return (best[2], best[0]) if best else None

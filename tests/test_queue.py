@@ -727,6 +727,15 @@ def test_similarity_is_symmetric_and_bounded(a, b):
         assert route.jaccard(sa, sa) == 1.0
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("县镇村火灾伤亡的了。，  aB1２"), max_size=60),
+       st.text(alphabet=st.sampled_from("县镇村火灾伤亡的了。，  aB1２"), max_size=60), st.integers(1, 3))
+def test_signature_similarity_equals_the_jaccard_of_the_shingle_sets(a, b, k):
+    expected = route.jaccard(route.shingles(a, k), route.shingles(b, k))
+    assert route.similarity(route.signature(a, k), route.signature(b, k)) == pytest.approx(expected, abs=1e-12)
+    assert len(route.signature(a, k)) == len(route.shingles(a, k))
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.floats(min_value=-1000, max_value=10000))
 def test_waiting_part_is_bounded(hours):
