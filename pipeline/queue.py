@@ -37,6 +37,17 @@ from .errors import TriageError
 from .labels import FLAGS, FOCUS, URGENCY
 
 
+def _received_between(where: list[str], params: dict, since: datetime | None, until: datetime | None,
+                      prefix: str = "") -> None:
+    """Add the received-time bounds [since, until) to a WHERE list and its parameters."""
+    if since:
+        params["since"] = utc_text(since)
+        where.append(f"{prefix}received_utc >= :since")
+    if until:
+        params["until"] = utc_text(until)
+        where.append(f"{prefix}received_utc < :until")
+
+
 class QueueError(TriageError):
     """The queue database cannot be opened or used."""
 
@@ -540,12 +551,7 @@ class Queue:
         if unit:
             params["unit"] = f"%{unit.replace('!', '!!').replace('%', '!%').replace('_', '!_')}%"
             where.append("i.unit LIKE :unit ESCAPE '!'")
-        if since:
-            params["since"] = utc_text(since)
-            where.append("i.received_utc >= :since")
-        if until:
-            params["until"] = utc_text(until)
-            where.append("i.received_utc < :until")
+        _received_between(where, params, since, until, "i.")
         sql = (f"SELECT i.*, {_PRIORITY} AS priority, {_STATUS} AS eff_status FROM items i "
                f"{'WHERE ' + ' AND '.join(where) if where else ''} "
                f"ORDER BY priority DESC, i.received_utc, i.id {'LIMIT :limit' if limit else ''}")
@@ -860,12 +866,7 @@ class Queue:
         editors corrected them. Ranked by ``by`` (late, delay, omission, concealment,
         adopted, dismissed, reports), worst (or most) first."""
         params, where = {}, []
-        if since:
-            params["since"] = utc_text(since)
-            where.append("received_utc >= :since")
-        if until:
-            params["until"] = utc_text(until)
-            where.append("received_utc < :until")
+        _received_between(where, params, since, until)
         sql = ("SELECT unit, flags, status, delay_minutes FROM items "
                f"{'WHERE ' + ' AND '.join(where) if where else ''}")
         groups: dict[str, list] = {}
