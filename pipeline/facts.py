@@ -773,6 +773,12 @@ def _site_regex() -> tuple[re.Pattern, re.Pattern, frozenset]:
     return site, anchor, frozenset(p["not_places"])
 
 
+@lru_cache(maxsize=1)
+def _site_kind() -> re.Pattern:
+    """The kind word a site name ends with (煤矿, 有限公司, 中学...)."""
+    return re.compile(rf"(?:{patterns()['places']['sites']})$")
+
+
 def _finditer_near(rx: re.Pattern, anchor: re.Pattern, reach: int, text: str):
     """``rx.finditer(text)`` for a pattern each of whose matches holds a match of ``anchor``
     starting at most ``reach`` characters after its own start. No match can start earlier
@@ -816,6 +822,7 @@ def _trim(text: str, s: int, e: int, keep: int) -> tuple[int, int]:
 def find_places(text: str, facts: Facts) -> None:
     """Places named in the text (administrative chains and named sites); the most specific wins."""
     site_re, site_anchor, not_places = _site_regex()
+    site_kind = _site_kind()
     found: list[tuple[int, Mention]] = []
     for m in _finditer_near(_CHAIN, _CHAIN_ANCHOR, 6, text):
         s, e = _trim(text, m.start(), m.end(), 2)
@@ -833,6 +840,11 @@ def find_places(text: str, facts: Facts) -> None:
         s, e = _trim(text, m.start(), m.end(), 3)
         name = text[s:e]
         if name in not_places or len(name) < 3:
+            continue
+        # a site needs a name of two characters or more before its kind word: 红星煤矿 is a
+        # place, the 建工地 left of 一在建工地 after trimming at 在 is not
+        kind = site_kind.search(name)
+        if kind is not None and kind.start() < 2:
             continue
         found.append((5, Mention("site", s, e, name, 5)))
     seen = set()

@@ -233,7 +233,10 @@ class Screener:
                        self._sig("omission.time", "omission", "未写明事件发生的具体时间", s, e))
         if facts.place is None:
             if not self._named_place(text[s:e]):
-                out.append(self._sig("omission.place", "omission", "未写明事发地点", s, e))
+                vague = self.rx["omission.place_vague"].search(text, s, e)
+                out.append(self._sig("omission.place", "omission", f"事发地点只写“{vague.group()}”，未写明具体地点",
+                                     vague.start(), vague.end()) if vague else
+                           self._sig("omission.place", "omission", "未写明事发地点", s, e))
         else:
             first = _sentence(text, 0)[1]
             vague = self.rx["omission.place_vague"].search(text, s, e) or self.rx["omission.place_vague"].search(text, 0, first)

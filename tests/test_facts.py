@@ -114,6 +114,9 @@ def test_loss_and_crowd(nlp, text, loss, crowd):
     ("青岚县石桥镇东坡村一在建工地发生塔吊倒塌。", "青岚县石桥镇东坡村"),
     ("城关镇锦绣社区一居民楼起火。", "城关镇锦绣社区"),
     ("G318线K2156处发生山体滑坡。", "G318线K2156处"),
+    # a site word with no name of its own is no place: 一在建工地 is not 建工地
+    ("今日，某县青石镇一在建工地发生塔吊倒塌事故。", "某县青石镇"),
+    ("凌晨，红星煤矿井下发生透水事故。", "红星煤矿"),
 ])
 def test_places(nlp, text, place):
     assert facts_of(nlp, text).place == place
