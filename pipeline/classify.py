@@ -429,10 +429,10 @@ def decide_urgency(model_urgency: str, proba: dict[str, float], facts: Facts | N
         rule = f"有人员死亡（{facts.dead}人）"
     elif (facts.missing or 0) > 0 or (facts.trapped or 0) > 0:
         rule = f"有人员失踪失联或被困（{(facts.missing or 0) + (facts.trapped or 0)}人）"
-    elif (facts.serious or 0) >= 2:
+    elif (facts.serious or 0) >= config.classify.override_serious:
         rule = f"多人重伤（{facts.serious}人）"
-    elif (facts.crowd or 0) >= 50 and not {"resolved", "planned"} & set(cues or ()):
-        rule = f"群体性聚集{facts.crowd}人（50人以上）"
+    elif (facts.crowd or 0) >= config.classify.override_crowd and not {"resolved", "planned"} & set(cues or ()):
+        rule = f"群体性聚集{facts.crowd}人（{config.classify.override_crowd}人以上）"
     elif grade and SEVERITY_RANK.get(grade, 0) >= SEVERITY_RANK["较大"]:
         rule = f"事件等级为{grade}（{'；'.join(grade_reasons)}）"
     if rule is None:

@@ -60,6 +60,8 @@ class ClassifyConfig:
     models_dir: str
     review_threshold: float
     override_recent_hours: int
+    override_serious: int
+    override_crowd: int
 
     @property
     def models_path(self) -> Path:

@@ -254,3 +254,14 @@ def test_flash_threshold_reaches_the_recall_target_when_it_can():
     assert flash_threshold_from(*case(n_urgent_016=3, last=0.155)) == 0.3
     # out of reach: with target 1.01 the floor is one report below the best recall
     assert flash_threshold_from(*case(n_urgent_02=3), target=1.01) == 0.3
+
+
+def test_override_thresholds_come_from_the_config(tmp_path):
+    cfg = tmp_path / "t.toml"
+    cfg.write_text("[classify]\noverride_crowd = 100\noverride_serious = 3\n", encoding="utf-8")
+    config = load_config(cfg)
+    recent = RECEIVED - timedelta(hours=1)
+    assert decide_urgency("urgent", {"urgent": 0.8}, Facts(crowd=60, event_time=recent), RECEIVED, config, {})[0] == "urgent"
+    assert decide_urgency("urgent", {"urgent": 0.8}, Facts(serious=2, event_time=recent), RECEIVED, config, {})[0] == "urgent"
+    urgency, reasons = decide_urgency("urgent", {"urgent": 0.8}, Facts(crowd=120, event_time=recent), RECEIVED, config, {})
+    assert urgency == "flash" and "群体性聚集120人（100人以上）" in reasons[-1]
