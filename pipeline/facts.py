@@ -773,6 +773,9 @@ def _site_regex() -> tuple[re.Pattern, re.Pattern, frozenset]:
     return site, anchor, frozenset(p["not_places"])
 
 
+_ADMIN_CHARS = frozenset("省市州县区旗镇乡村")
+
+
 @lru_cache(maxsize=1)
 def _site_kind() -> re.Pattern:
     """The kind word a site name ends with (煤矿, 有限公司, 中学...)."""
@@ -841,10 +844,10 @@ def find_places(text: str, facts: Facts) -> None:
         name = text[s:e]
         if name in not_places or len(name) < 3:
             continue
-        # a site needs a name of two characters or more before its kind word: 红星煤矿 is a
-        # place, the 建工地 left of 一在建工地 after trimming at 在 is not
+        # a site needs a name before its kind word: 红星煤矿 and 县医院 are places, the 建工地
+        # left of 一在建工地 after trimming at 在 is not, nor 某小区
         kind = site_kind.search(name)
-        if kind is not None and kind.start() < 2:
+        if kind is not None and kind.start() < 2 and name[0] not in _ADMIN_CHARS:
             continue
         found.append((5, Mention("site", s, e, name, 5)))
     seen = set()

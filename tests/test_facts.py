@@ -117,6 +117,7 @@ def test_loss_and_crowd(nlp, text, loss, crowd):
     # a site word with no name of its own is no place: 一在建工地 is not 建工地
     ("今日，某县青石镇一在建工地发生塔吊倒塌事故。", "某县青石镇"),
     ("凌晨，红星煤矿井下发生透水事故。", "红星煤矿"),
+    ("今日上午，一名患者家属在区医院门诊大厅与医生发生冲突。", "区医院"),
 ])
 def test_places(nlp, text, place):
     assert facts_of(nlp, text).place == place
