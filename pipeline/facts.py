@@ -391,14 +391,15 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
     # Cheap tests run first: a kind's patterns only run on a text holding one of its words.
     for kind in ("injured", "serious", "light", "missing", "trapped"):
         out["word_" + kind] = re.compile(c[kind])
-    out["word_dead"] = re.compile(rf"{c['dead']}|死|抢救无效|施救无效|无呼吸|遗体|遇难")
+    out["word_dead"] = re.compile(rf"{c['dead']}|死|抢救无效|施救无效|无呼吸|遗体|尸体|遇难")
     out["responders_before"] = re.compile(c["responders_before"])
     out["word_ill"] = re.compile(r"病|诊|毒|染|症|院|留观|吸入|送|救|治疗|观察|例")
     # "一名工人被卷入，经送医抢救无效死亡": the count may stand a clause before 抢救无效.
     out["dead_rescue"] = re.compile(
         rf"(?P<n1>{count}){not_people}{unit}[^。；\n\d一二两三四五六七八九十]{{0,24}}?"
         rf"(?:(?:经|送医|送院|后)*抢救无效(?:死亡|身亡)?|已无生命体征|均已遇难|已遇难|已无呼吸)(?P<n2>)")
-    out["dead_body"] = re.compile(rf"(?P<n1>{count})(?:人|名|具)(?:的)?遗体(?P<n2>)")
+    out["dead_body"] = re.compile(rf"(?P<n1>{count})(?:人|名|具)(?:的)?遗体(?P<n2>)"
+                                 rf"|(?P<n3>{count})具[^，。；\n\d]{{0,6}}?(?:尸体|遗体)")
     out["person"] = re.compile(c["person"])
     out["dead_family"] = re.compile(c["dead_family"])
     out["singular_dead"] = re.compile(c["singular_dead"])
@@ -420,7 +421,8 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
         rf"|(?:就诊|发病|中毒|送医)的(?P<n3>{count}){unit}"
         rf"|(?:累计|共|合计)(?P<n4>{count})例")
     # More patients listed after the first count: 累计发病学生58人、教职工3人.
-    out["ill_more"] = re.compile(rf"(?:[、和及](?:另有)?{noun}{{0,5}}?(?P<n>{count}){unit})+")
+    out["ill_more"] = re.compile(rf"(?:{paren}?[、和及](?:另有)?{noun}{{0,5}}?(?P<n>{count}){unit})+")
+    out["ill_listed"] = re.compile(rf"(?:(?<![\d一二两三四五六七八九十]){count}{unit}{noun}{{0,5}}?[、和及与])+$")
     out["ill_total"] = re.compile(rf"(?:合计|共计|总计|共有|共|累计)(?P<n2>{count}){unit}{np}")
     out["symptoms"] = re.compile(c["symptoms"])
     out["singular_treated"] = re.compile(c["singular_treated"])
@@ -431,6 +433,17 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
     out["found_dead"] = re.compile(c["found_dead"])
     out["trapped_missing"] = re.compile(c["trapped_missing"])
     return {k: guard(v) for k, v in out.items()}
+
+
+def _vague_prefix(text: str, pos: int) -> bool:
+    """The count at ``pos`` ends a vague one (数十名, 几十人), not 人数12人."""
+    return pos > 0 and text[pos - 1] in "数几" and text[max(0, pos - 2):pos] != "人数"
+
+
+def _negated_before_word(text: str, m: re.Match) -> bool:
+    """A count-first casualty match whose word is negated (4人及时撤离未受伤, 2人没有受伤)."""
+    gap = text[m.end("n1"):m.end()]
+    return bool(re.search(r"(?:未|没有|没|无)(?:人员)?(?:受|遇|死|伤|失|被)", gap))
 
 
 def _clause_start(text: str, pos: int, seps: str = "，。；\n,") -> int:
@@ -513,10 +526,14 @@ def find_casualties(text: str, facts: Facts) -> None:
         for m in rx[key].finditer(text):
             if overlaps(*m.span()):
                 continue
-            raw = m.group("n1") or m.group("n2")
+            raw = m.group("n1") or m.group("n2") or (m.group("n3") if key == "dead_body" else None)
             value = parse_count(raw)
             if value in _hotlines() or elsewhere(m):
                 continue
+            if m.group("n1") and _negated_before_word(text, m):
+                continue  # 同班其余4人及时撤离未受伤: the count is of those not hurt
+            if m.group("n1") and _vague_prefix(text, m.start("n1")):
+                value = None  # 数十人受伤: 十 is part of a vague count
             before = text[max(0, m.start() - 14):m.start()]
             found_since = kind == "missing" and rx["found"].search(text, m.end(), _sentence_end(text, m.end()))
             if rx["earlier"].search(before) or found_since:
@@ -550,15 +567,25 @@ def find_casualties(text: str, facts: Facts) -> None:
         if value is None or value in _hotlines() or elsewhere(m) or rx["earlier"].search(text[max(0, m.start() - 14):m.start()]) \
                 or rx["responders_before"].search(text, max(0, m.start() - 6), m.start()):
             continue
+        first = next(g for g in ("n1", "n2", "n3", "n4") if m.group(g))
+        if _vague_prefix(text, m.start(first)):
+            continue  # 数十名宾客出现腹泻: a vague count, not ten
         clause_end = min([i for i in (text.find(ch, m.end()) for ch in "，。；\n,") if i >= 0] or [len(text)])
         if text[clause_end:clause_end + 2] in ("，经", ",经"):  # 送往县医院，经抢救无效死亡
             clause_end = min([i for i in (text.find(ch, clause_end + 1) for ch in "，。；\n,") if i >= 0] or [len(text)])
         if rx["death_words"].search(text, m.start(), clause_end):
             continue  # 2人在送医后死亡: the dead are no patients
+        if m.group("n1"):
+            # 共有23名学生、2名教师被送至镇卫生院: the counts listed before the one matched
+            listed = rx["ill_listed"].search(text, max(0, m.start() - 40), m.start())
+            if listed:
+                extra = [parse_count(x.group("n")) for x in rx["item"].finditer(listed.group())]
+                if all(v is not None for v in extra):
+                    value += sum(extra)
         if m.group("n2"):
             more = rx["ill_more"].match(text, m.end())
             if more:
-                extra = [parse_count(x.group("n")) for x in rx["item"].finditer(more.group())]
+                extra = [parse_count(x.group("n")) for x in rx["item"].finditer(re.sub(r"[（(][^（）()]*[）)]", "", more.group()))]
                 if all(v is not None for v in extra):
                     value += sum(extra)
         counts["ill"].append(value)

@@ -214,6 +214,13 @@ def test_fact_spans_align_with_tokens(nlp):
     ("续报：被困的2名工人已被找到，均已无生命体征。", 2, None, 0),
     ("1人（男，47岁）经120现场抢救无效死亡。", 1, None, None),
     ("其中岳父（71岁）于20时许经抢救无效死亡。", 1, None, None),
+    # a count whose word is negated; vague tens; lists before and after an aside; a body found
+    ("井下5人安全升井未受伤，1人被落石砸伤。", None, 1, None),
+    ("宴后数十名宾客出现腹泻症状，已到乡卫生院就诊。", None, None, None),
+    ("共有12名学生、3名教师被送至镇卫生院观察。", None, 15, None),
+    ("截至10时，发现有症状学生9名、厨工2名。", None, 11, None),
+    ("累计发病居民17人（小区住户共900余人）、保洁员2人。", None, 19, None),
+    ("村民在河湾处发现一具男性尸体，随即报警。", 1, None, None),
 ])
 def test_office_casualty_patterns(nlp, text, dead, injured, missing):
     f = facts_of(nlp, text)
