@@ -398,7 +398,7 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
     out["dead_rescue"] = re.compile(
         rf"(?P<n1>{count}){not_people}{unit}[^。；\n\d一二两三四五六七八九十]{{0,24}}?"
         rf"(?:(?:经|送医|送院|后)*抢救无效(?:死亡|身亡)?|已无生命体征|均已遇难|已遇难|已无呼吸)(?P<n2>)")
-    out["dead_body"] = re.compile(rf"(?P<n1>{count})(?:人|名|具)(?:的)?遗体(?P<n2>)"
+    out["dead_body"] = re.compile(rf"(?P<n1>{count})(?:人|名|具)(?:的)?(?:遗体|尸体)(?P<n2>)"
                                  rf"|(?P<n3>{count})具[^，。；\n\d]{{0,6}}?(?:尸体|遗体)")
     out["person"] = re.compile(c["person"])
     out["dead_family"] = re.compile(c["dead_family"])
