@@ -391,13 +391,13 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
     # Cheap tests run first: a kind's patterns only run on a text holding one of its words.
     for kind in ("injured", "serious", "light", "missing", "trapped"):
         out["word_" + kind] = re.compile(c[kind])
-    out["word_dead"] = re.compile(rf"{c['dead']}|死|抢救无效|施救无效|无呼吸|遗体|尸体|遇难")
+    out["word_dead"] = re.compile(rf"{c['dead']}|死|抢救无效|施救无效|急救无效|救治无效|无呼吸|遗体|尸体|遇难")
     out["responders_before"] = re.compile(c["responders_before"])
     out["word_ill"] = re.compile(r"病|诊|毒|染|症|院|留观|吸入|送|救|治疗|观察|例")
     # "一名工人被卷入，经送医抢救无效死亡": the count may stand a clause before 抢救无效.
     out["dead_rescue"] = re.compile(
         rf"(?P<n1>{count}){not_people}{unit}[^。；\n\d一二两三四五六七八九十]{{0,24}}?"
-        rf"(?:(?:经|送医|送院|后)*抢救无效(?:死亡|身亡)?|已无生命体征|均已遇难|已遇难|已无呼吸)(?P<n2>)")
+        rf"(?:(?:经|送医|送院|后)*(?:抢救|急救|救治|施救)无效(?:死亡|身亡)?|已无生命体征|均已遇难|已遇难|已无呼吸)(?P<n2>)")
     out["dead_body"] = re.compile(rf"(?P<n1>{count})(?:人|名|具)(?:的)?(?:遗体|尸体)(?P<n2>)"
                                  rf"|(?P<n3>{count})具[^，。；\n\d]{{0,6}}?(?:尸体|遗体)")
     out["person"] = re.compile(c["person"])

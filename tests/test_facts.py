@@ -222,6 +222,7 @@ def test_fact_spans_align_with_tokens(nlp):
     ("累计发病居民17人（小区住户共900余人）、保洁员2人。", None, 19, None),
     ("村民在河湾处发现一具男性尸体，随即报警。", 1, None, None),
     ("民警在屋内发现户主及其子两人尸体。", 2, None, None),
+    ("3名矿工中1人被救出后经井下急救无效死亡，另有2人被困，尚未与被困人员取得联系。", 1, None, 2),
 ])
 def test_office_casualty_patterns(nlp, text, dead, injured, missing):
     f = facts_of(nlp, text)
