@@ -11,6 +11,7 @@ around it, because cn2an refuses vague counts and they must be recorded as vague
 
 from __future__ import annotations
 
+import bisect
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field
@@ -849,13 +850,56 @@ def _trim(text: str, s: int, e: int, keep: int) -> tuple[int, int]:
     return s, e
 
 
-def find_places(text: str, facts: Facts) -> None:
-    """Places named in the text (administrative chains and named sites); the most specific wins."""
+@lru_cache(maxsize=1)
+def _lead_words() -> tuple[frozenset, frozenset]:
+    """Words a place name never starts with: (function words, office verbs)."""
+    from .segment import words_tagged
+
+    p = patterns()["places"]
+    return words_tagged(frozenset(p["function_tags"])), frozenset(p["office_verbs"])
+
+
+# Before a site: it is where someone was taken (送县人民医院, 转至市中心医院).
+_DESTINATION = re.compile(r"(?:送|转|往|至|到|入|赴|就诊于|住进)[^，。；、,;\n]{0,8}$")
+_TIME_LEAD = re.compile(r"(?:\d*[年月日时分点]|许)+")
+
+
+def _word_start(s: int, e: int, tokens: tuple[list[int], list[int]] | None, text: str, floor: int) -> int:
+    """Move a name's start to a word boundary past the words no name starts with
+    (25日柳荫街道 → 柳荫街道, 通知市 → 市, 组织双河村 → 双河村, 向阳花幼儿园 kept whole).
+    ``floor`` is where the pattern's match began: a word starting there or later may be
+    taken back whole."""
+    if tokens is None:
+        return s
+    starts, ends = tokens
+    function, office = _lead_words()
+    i = bisect.bisect_right(starts, s) - 1
+    if i >= 0 and starts[i] < s < ends[i]:  # the name starts inside a word
+        if starts[i] >= floor:
+            s = starts[i]  # 向阳花幼儿园, not 阳花幼儿园
+        else:
+            s, i = ends[i], i + 1  # 25日 of 25日柳荫街道
+    else:
+        i = max(i, 0)
+    while i < len(starts) and starts[i] == s and ends[i] < e:
+        word = text[s:ends[i]]
+        if _TIME_LEAD.fullmatch(word) or (word in function and not word.startswith(("第", "某", "我"))) or word in office:
+            s, i = ends[i], i + 1
+        else:
+            break
+    t = _TIME_LEAD.match(text, s, e)
+    return t.end() if t else s
+
+
+def find_places(text: str, facts: Facts, tokens: tuple[list[int], list[int]] | None = None) -> None:
+    """Places named in the text (administrative chains and named sites); the most specific wins.
+    ``tokens`` (the word starts and ends) keep names to word boundaries."""
     site_re, site_anchor, not_places = _site_regex()
     site_kind = _site_kind()
     found: list[tuple[int, Mention]] = []
     for m in _finditer_near(_CHAIN, _CHAIN_ANCHOR, 6, text):
         s, e = _trim(text, m.start(), m.end(), 2)
+        s = _word_start(s, e, tokens, text, m.start())
         name = text[s:e]
         # Trim trailing parts that are not names (城区, 辖区...) and reject common words.
         # A common word, or one with a single character before it.
@@ -868,6 +912,9 @@ def find_places(text: str, facts: Facts) -> None:
         found.append((rank, Mention("place", s, e, name, rank)))
     for m in _finditer_near(site_re, site_anchor, 12, text):
         s, e = _trim(text, m.start(), m.end(), 3)
+        s = _word_start(s, e, tokens, text, m.start())
+        if _DESTINATION.search(text, max(0, s - 12), s):
+            continue  # 伤者已送县人民医院: where the injured went, not where it happened
         name = text[s:e]
         if name in not_places or len(name) < 3:
             continue
@@ -974,7 +1021,7 @@ def places_component(doc: Doc) -> Doc:
     """Find the places named and the most specific one."""
     facts = _facts_of(doc)
     before = len(facts.mentions)
-    find_places(doc_text(doc), facts)
+    find_places(doc_text(doc), facts, ([t.idx for t in doc], [t.idx + len(t) for t in doc]))
     _add_spans(doc, facts.mentions[before:])
     return doc
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import lru_cache
 from pathlib import Path
 
 from .config import SegmentConfig, load_config
@@ -63,6 +64,20 @@ class Segmenter:
     def words(self, text: str) -> list[str]:
         """Words without whitespace tokens, for features."""
         return [w for w in self._tk.cut(text, HMM=self.hmm) if not w.isspace()]
+
+
+@lru_cache(maxsize=4)
+def words_tagged(tags: frozenset[str]) -> frozenset[str]:
+    """The words jieba's main dictionary tags with one of ``tags`` (parts of speech: v, p, r…)."""
+    import jieba
+
+    out = set()
+    with open(Path(jieba.__file__).parent / "dict.txt", encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] in tags:
+                out.add(parts[0])
+    return frozenset(out)
 
 
 def _rjieba(dictionary: Path):

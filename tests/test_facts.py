@@ -123,6 +123,20 @@ def test_places(nlp, text, place):
     assert facts_of(nlp, text).place == place
 
 
+@pytest.mark.parametrize("text,place,places", [
+    ("11月25日柳荫街道一居民楼发生火灾。", "柳荫街道", ["柳荫街道"]),
+    ("14时许沙渚县境内发生山体滑坡。", "沙渚县", ["沙渚县"]),
+    ("县应急局已通知市矿山救护队，并责令该矿停产。", None, []),
+    ("镇里已组织双河村干部排查，上报县应急管理局。", "双河村", ["双河村"]),
+    ("位于向阳花幼儿园东侧的围墙倒塌。", "向阳花幼儿园", ["向阳花幼儿园"]),
+    ("事发地为打铁寨乡瓦窑村，伤者已送县人民医院救治。", "打铁寨乡瓦窑村", ["打铁寨乡瓦窑村"]),
+    ("伤者已转岚州市第一人民医院救治。", None, []),
+])
+def test_place_names_start_at_a_word(nlp, text, place, places):
+    f = facts_of(nlp, text)
+    assert (f.place, f.places) == (place, places)
+
+
 def test_place_does_not_swallow_words(nlp):
     f = facts_of(nlp, "约60名农民工在县政府门口聚集。")
     assert all("农民工" not in p for p in f.places)
