@@ -1031,6 +1031,7 @@ FACT_COMPONENTS = ("triage_times", "triage_casualties", "triage_places")
 
 def add_fact_components(nlp: Language) -> Language:
     """Add the fact components to a pipeline (idempotent)."""
+    _lead_words()  # read once here, before any worker is forked, not per worker
     for name in FACT_COMPONENTS:
         if name not in nlp.pipe_names:
             nlp.add_pipe(name)
