@@ -203,7 +203,10 @@ def find_times(text: str, received_at: datetime) -> list[Mention]:
             if day and not g["y"] and day > received.date() + timedelta(days=1):
                 # "25日" in a report received on the 3rd: last month; "12月30日" in January: last year.
                 if g["mo"]:
-                    day = day.replace(year=day.year - 1)
+                    # 3月4日 in a report of 3月2日 is a date ahead (拟于3月4日上访), not last year's;
+                    # 12月30日 in a report of 11月25日 is last year's
+                    if (day - received.date()).days > 10:
+                        day = day.replace(year=day.year - 1)
                 else:
                     prev = received.replace(day=1) - timedelta(days=1)
                     try:

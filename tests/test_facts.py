@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipeline.facts import analyse, parse_count, severity, Facts
+from pipeline.facts import find_times, analyse, parse_count, severity, Facts
 from pipeline.nlp import get_nlp
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -287,6 +287,12 @@ def test_third_hospital_is_no_count(nlp):
 def test_event_time_office_patterns(nlp, text, expected):
     f = facts_of(nlp, text)
     assert f.event_time is not None and f.event_time.isoformat(timespec="minutes") == expected + "+08:00"
+
+
+def test_a_date_days_ahead_is_a_plan_not_last_year(nlp):
+    text = "今日上午9时30分许，部分征收户在微信群中相约，拟于11月27日上午集体前往市委上访。"
+    times = find_times(text, RECEIVED)
+    assert [m.value.isoformat(timespec="minutes") for m in times] == ["2026-11-25T09:30+08:00", "2026-11-27T10:00+08:00"]
 
 
 def test_a_plan_is_no_event_time(nlp):
