@@ -301,6 +301,7 @@ def choose_event_time(text: str, times: list[Mention],
     candidates = []
     reported = []  # 上午9时许，县医院报告收治3名患者: the only time the text gives, when nothing else
     background = []  # 今日18时起普降暴雨: the weather's onset, used when no incident time follows
+    weather_only = []
     for m in times:
         if m.value is None:
             continue
@@ -330,6 +331,11 @@ def choose_event_time(text: str, times: list[Mention],
         if onset_re.search(after) and weather_re.search(text, m.end, sent_end):
             background.append(m)
             continue
+        if not _CLOCK.search(m.text) and weather_re.search(text, m.end, min(sent_end, m.end + 16)):
+            # 今晚我县出现短时强降雨。22时40分许，某村突发山洪: weather named with a part of the day
+            # only, used when no other time is given
+            weather_only.append(m)
+            continue
         candidates.append((bool(event_re.search(text[m.start:sent_end])), m))
     if is_follow_up_text(text):
         # A follow-up recounts the original event first and then what happened since: the
@@ -348,6 +354,8 @@ def choose_event_time(text: str, times: list[Mention],
     precise = [m for _, m in candidates if re.search(r"\d|[日号天晚晨]|[一二三四五六七八九十两]+[时点]", m.text)]
     if precise:
         return precise[0], learned
+    if weather_only:
+        return weather_only[0], learned
     # Only a time something was reported (报告收治) or learned is stated: the best the text says.
     if reported and re.search(r"^[^。；\n]{0,8}?(?:报告|上报)", text[reported[0].end:reported[0].end + 16]):
         return reported[0], learned
