@@ -337,6 +337,11 @@ def choose_event_time(text: str, times: list[Mention],
             weather_only.append(m)
             continue
         candidates.append((bool(event_re.search(text[m.start:sent_end])), m))
+    if weather_only and not any(has_event and _CLOCK.search(m.text) for has_event, m in candidates):
+        # no timed incident follows the weather: it is a candidate like any other
+        weather = [(bool(event_re.search(text, m.start, _sentence_end(text, m.end))), m) for m in weather_only]
+        candidates = sorted(candidates + weather, key=lambda c: c[1].start)
+        weather_only = []
     if is_follow_up_text(text):
         # A follow-up recounts the original event first and then what happened since: the
         # event began at the earliest time it states.
@@ -870,6 +875,9 @@ def _lead_words() -> tuple[frozenset, frozenset]:
     return words_tagged(frozenset(p["function_tags"])), frozenset(p["office_verbs"])
 
 
+# Site kinds often a verb's object (要求学校, 质疑医院); not 工地, 厂 (改造工地, 污水处理厂).
+_OBJECT_KINDS = frozenset(("学校", "中学", "小学", "幼儿园", "医院", "卫生院", "市场", "商场", "公司", "有限公司",
+                           "酒店", "宾馆", "车站"))
 # Before a site: it is where someone was taken (送县人民医院, 转至市中心医院).
 _DESTINATION = re.compile(r"(?:送|转|往|至|到|入|赴|就诊于|住进)[^，。；、,;\n]{0,8}$")
 _TIME_LEAD = re.compile(r"(?:\d*[年月日时分点]|许)+")
@@ -902,6 +910,32 @@ def _word_start(s: int, e: int, tokens: tuple[list[int], list[int]] | None, text
     return t.end() if t else s
 
 
+def _verb_before(s: int, k: int, tokens: tuple[list[int], list[int]] | None, text: str,
+                 merged_end: int | None = None) -> bool:
+    """The word ending at ``k`` (just before a place's suffix or kind word) is a verb.
+    With ``merged_end``, only when the suffix also begins a longer word (村民, 镇里): 冲毁村民 is
+    no village, 胜利村 and 鹿鸣镇政府 are kept."""
+    if tokens is None:
+        return False
+    starts, ends = tokens
+    if merged_end is not None:
+        i = bisect.bisect_right(starts, merged_end - 1) - 1
+        if not (i >= 0 and starts[i] == merged_end - 1 and ends[i] > merged_end):
+            return False
+    j = bisect.bisect_left(ends, k)
+    if j >= len(ends) or ends[j] != k or starts[j] < s:
+        return False
+    word = text[starts[j]:k]
+    return len(word) >= 2 and word in _verbs()
+
+
+@lru_cache(maxsize=1)
+def _verbs() -> frozenset:
+    from .segment import words_tagged
+
+    return words_tagged(frozenset(patterns()["places"]["verb_tags"]))
+
+
 def find_places(text: str, facts: Facts, tokens: tuple[list[int], list[int]] | None = None) -> None:
     """Places named in the text (administrative chains and named sites); the most specific wins.
     ``tokens`` (the word starts and ends) keep names to word boundaries."""
@@ -918,6 +952,8 @@ def find_places(text: str, facts: Facts, tokens: tuple[list[int], list[int]] | N
             continue
         if len(name) < 3 or name.startswith(("全县", "全市", "全镇", "全乡", "全区", "各乡", "本村")):
             continue
+        if _verb_before(s, e - 1, tokens, text, merged_end=e):
+            continue  # 冲毁村民房屋, 组织村干部: 村 begins a word (村民), after a verb
         suffix = _CHAIN_SUFFIX.search(name)
         rank = _RANK.get(suffix.group(1), 0) if suffix else (6 if name.endswith("组") else 0)
         found.append((rank, Mention("place", s, e, name, rank)))
@@ -934,6 +970,8 @@ def find_places(text: str, facts: Facts, tokens: tuple[list[int], list[int]] | N
         kind = site_kind.search(name)
         if kind is not None and kind.start() < 2 and name[0] not in _ADMIN_CHARS:
             continue
+        if kind is not None and kind.group() in _OBJECT_KINDS and _verb_before(s, s + kind.start(), tokens, text):
+            continue  # 网民质疑学校, 要求卫生院: the site is a verb's object, its name is missing
         found.append((5, Mention("site", s, e, name, 5)))
     seen = set()
     for rank, m in found:
@@ -1042,7 +1080,7 @@ FACT_COMPONENTS = ("triage_times", "triage_casualties", "triage_places")
 
 def add_fact_components(nlp: Language) -> Language:
     """Add the fact components to a pipeline (idempotent)."""
-    _lead_words()  # read once here, before any worker is forked, not per worker
+    _lead_words(), _verbs()  # read once here, before any worker is forked, not per worker
     for name in FACT_COMPONENTS:
         if name not in nlp.pipe_names:
             nlp.add_pipe(name)
