@@ -388,7 +388,7 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
     gapp = r"(?:(?!\d+(?:人|名|例))[^，。；、,;\n（）()无未没暂死伤亡]){0,12}?"
     paren = r"(?:（[^（）\n]{0,20}）|\([^()\n]{0,20}\))"
     # Victims named after the casualty word: 刺伤3名学生, 咬伤行人11人, 砍伤上前劝阻的2名摊主.
-    victim = r"(?:行人|群众|村民|学生|民警|辅警|路人|工人|乘客|儿童|幼儿|老人|游客|居民|顾客|摊主|员工|职工|[^，。；、,;\n\d]{1,8}?的)?"
+    victim = r"(?:[\u4e00-\u9fff]{0,3}?(?:行人|群众|村民|学生|民警|辅警|路人|工人|乘客|儿童|幼儿|老人|游客|居民|顾客|摊主|员工|职工)|[^，。；、,;\n\d]{1,8}?的)?"
     out = {}
     # A number followed by one of these is an age, a time, money or a quantity, not a count of people.
     not_people = r"(?!岁|年|月|日|号|时|点|分|秒|元|万|亿|亩|米|公|千|里|辆|户|间|台|次|级|%|\.|架|吨|座|家|所|处|条|只|头|起|个月|小时|天|车|急救|救护|指挥)"
@@ -415,6 +415,9 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
     out["dead_rescue"] = re.compile(
         rf"(?P<n1>{count}){not_people}{unit}[^。；\n\d一二两三四五六七八九十]{{0,24}}?"
         rf"(?:(?:经|送医|送院|后)*(?:抢救|急救|救治|施救)无效(?:死亡|身亡)?|已无生命体征|均已遇难|已遇难|已无呼吸)(?P<n2>)")
+    # 另2人腹部、臂部受伤: after 另 the body parts may be listed
+    out["injured_other"] = re.compile(rf"(?<=另)(?:有)?(?P<n1>{count}){unit}[^。；，,\n]{{0,12}}?{c['injured']}(?P<n2>)")
+    out["animals"] = re.compile(c["animals"])
     out["dead_body"] = re.compile(rf"(?P<n1>{count})(?:人|名|具)(?:的)?(?:遗体|尸体)(?P<n2>)"
                                  rf"|(?P<n3>{count})具[^，。；\n\d]{{0,6}}?(?:尸体|遗体)")
     out["person"] = re.compile(c["person"])
@@ -536,7 +539,7 @@ def find_casualties(text: str, facts: Facts) -> None:
             counts[kind].append(sum(values))
             facts.mentions.append(Mention(kind, m.start(), m.end(), m.group(), sum(values)))
     for kind, key in (("serious", "serious"), ("light", "light"), ("dead", "dead"), ("dead", "dead_rescue"),
-                      ("dead", "dead_body"), ("dead", "dead_compact"), ("injured", "injured"), ("missing", "missing"),
+                      ("dead", "dead_body"), ("dead", "dead_compact"), ("injured", "injured"), ("injured", "injured_other"), ("missing", "missing"),
                       ("trapped", "trapped")):
         if kind not in present:
             continue
@@ -571,7 +574,7 @@ def find_casualties(text: str, facts: Facts) -> None:
                              and start <= x.start < m.start()]
                     if prior:
                         counts[kind].append(prior[-1].value + value)
-        if key in ("dead_rescue", "dead_compact", "dead_body"):
+        if key in ("dead_rescue", "dead_compact", "dead_body", "injured_other"):
             continue
         for m in rx[kind + "_vague"].finditer(text):
             if overlaps(*m.span()):
@@ -687,6 +690,8 @@ def find_casualties(text: str, facts: Facts) -> None:
                     continue  # 货车驾驶员未受伤; 暂未发生老人受冻、摔伤
                 if rx["death_words"].search(text, m.end(), _sentence_end(text, m.end())):
                     continue  # 将李某砍伤，李某经抢救无效死亡: the wound ended in the death
+            if kind == "dead" and rx["animals"].search(text, _clause_start(text, m.start()), m.end()):
+                continue  # 养殖户张某某的生猪陆续死亡: animals died, not the owner
             people = _persons(rx["person"], text, s, e)
             if not people and kind == "injured":  # 推搡中老人摔倒，手掌擦伤: the subject a clause earlier
                 s2 = max(text.rfind(ch, 0, s - 1) for ch in "，。；\n,") + 1
