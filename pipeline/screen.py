@@ -158,7 +158,7 @@ class Screener:
         general = self.rx["delay.general_talk"]
         for m in report_patterns()["delay_admission"].finditer(text):
             s, e = _sentence(text, m.start())
-            if general.search(text[s:e]) and not self._this_event.search(text[s:e]):
+            if self._general(text, m.start(), general):
                 out.append(self._sig("delay.admission_general", "delay",
                                      f"提到报送不及时（“{m.group()}”），但似为一般性表述", m.start(), m.end()))
             else:
@@ -172,7 +172,18 @@ class Screener:
 
     # ------------------------------------------------------------ omission
     # A sentence about this very event (not reporting in general).
-    _this_event = re.compile(r"此次|这次|该(?:起|事件|事故)|本次|事发")
+    # (事发后30分钟内 is a deadline quoted from the rules, not this event.)
+    _this_event = re.compile(r"此次|这次|该(?:起|事件|事故)|本次|事发(?!后\s*[\d一二三四五六七八九十两半]+\s*(?:分钟|个?小时)内)")
+
+    def _general(self, text: str, pos: int, words: re.Pattern) -> bool:
+        """The admission at ``pos`` is talk about reporting in general, not about this report:
+        a prohibition just before it (不得迟报), a sentence about several events or units or
+        about holding someone to account, or general words in a sentence not about this event."""
+        if self.rx["delay.prohibited"].search(text, max(0, pos - 8), pos):
+            return True
+        sentence = _slice_sentence(text, pos)
+        return bool(self.rx["delay.general_strong"].search(sentence)
+                    or (words.search(sentence) and not self._this_event.search(sentence)))
 
     _ROUTE = re.compile(r"开往|驶往|前往|方向|出发|至|到")
     _NOT_A_NAME = re.compile(r"[一某个该本我各全每这那此其两几多]|部分|所在|乡里|村里|镇里|县里")
@@ -203,7 +214,7 @@ class Screener:
         m = self.rx["omission.admission"].search(text)
         if m:
             s, e = _sentence(text, m.start())
-            if self.rx["delay.general_talk"].search(text[s:e]) and not self._this_event.search(text[s:e]):
+            if self._general(text, m.start(), self.rx["delay.general_talk"]):
                 out.append(self._sig("omission.admission_general", "omission",
                                      f"提到漏报（“{m.group()}”），但似为一般性表述", m.start(), m.end()))
             else:

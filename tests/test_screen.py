@@ -394,3 +394,25 @@ def test_exact_counts_are_not_vague(nlp, screener):
     res = run(nlp, screener, text, "flash", datetime(2026, 6, 10, 0, 40, tzinfo=TZ))
     assert "concealment.vague_counts" not in {s.rule for s in res.signals}
     assert res.flags == [], [(s.rule, s.message) for s in res.signals]
+
+# ---------------------------------------------------------------- admissions in general talk
+
+@pytest.mark.parametrize("text", [
+    # a rule quoted in an arrangement: a prohibition admits nothing, 事发后30分钟内 is a deadline
+    "节日期间各单位要严格执行值班制度，遇有突发事件应在事发后30分钟内电话报告，不得迟报、漏报、瞒报。",
+    # a summary about several events reported late by others
+    "上半年信息报送总体及时，但有2起事件乡镇在事发3小时后才报告县委值班室。",
+    # a cadre evaluation about those responsible for late reports
+    "评议中有干部反映，对事故迟报中负有责任的干部，个别处理后不久又调整岗位。",
+])
+def test_admissions_in_general_talk_are_general(nlp, screener, text):
+    res = run(nlp, screener, text, "routine", RECEIVED)
+    rules = {s.rule for s in res.signals}
+    assert not rules & {"delay.admission", "omission.admission", "concealment.admitted"}, rules
+    assert res.flags == []
+
+
+def test_admission_about_this_event_still_counts(nlp, screener):
+    text = "该起事故发生后，镇里未及时上报，直至次日上午才报告县应急管理局。"
+    res = run(nlp, screener, text, "routine", RECEIVED)
+    assert "delay.admission" in {s.rule for s in res.signals}
