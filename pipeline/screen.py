@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -113,10 +113,12 @@ class Screener:
         """The time mention the reporting clock runs from: the extracted event time when it
         names an hour, date or day and is not a planned time; else the first such mention."""
         anchor, future = self.rx["delay.clock_anchor"], self.rx["delay.clock_future"]
+        cause = self.rx["delay.clock_cause"]
 
         def ok(m) -> bool:
             return (m is not None and m.value is not None and anchor.search(m.text) is not None
-                    and not future.search(text, max(0, m.start - 8), m.start) and m.value <= received_at)
+                    and not future.search(text, max(0, m.start - 8), m.start)
+                    and not cause.search(text, max(0, m.start - 3), m.start) and m.value <= received_at)
 
         if facts.event_time is not None and ok(facts.event_time_mention):
             return facts.event_time_mention
@@ -124,9 +126,26 @@ class Screener:
             return None
         return next((m for m in facts.times if m.kind == "time" and ok(m)), None)
 
+    # How long a part of day lasts after the hour it stands for (guideline: 凌晨 03:00, 晚上 21:00 …).
+    _PART_SPAN = (("凌晨", 3), ("清晨", 2), ("早晨", 2), ("早上", 2), ("上午", 2), ("中午", 2), ("午后", 3),
+                  ("下午", 3), ("傍晚", 2), ("深夜", 2), ("半夜", 2), ("夜间", 3), ("夜里", 3), ("晚上", 3),
+                  ("晚", 3), ("夜", 3))
+
+    def _latest(self, m) -> datetime:
+        """The last moment a time mention can mean: itself when it names an hour, else the end
+        of the part of day it names, else the end of its day."""
+        if self.rx["delay.hour_named"].search(m.text):
+            return m.value
+        span = next((h for word, h in self._PART_SPAN if word in m.text), None)
+        if span is not None:
+            return m.value + timedelta(hours=span)
+        return m.value.replace(hour=23, minute=59)
+
     def _flash_grade(self, text: str, facts: Facts) -> bool:
         return bool((facts.dead or 0) > 0 or (facts.missing or 0) > 0 or (facts.trapped or 0) > 0
-                    or self.rx["delay.flash_cue"].search(text))
+                    or (facts.serious or 0) >= 3
+                    or any(not self.rx["delay.flash_cue_negated"].search(text, max(0, m.start() - 6), m.start())
+                           for m in self.rx["delay.flash_cue"].finditer(text)))
 
     def delay(self, text: str, title: str, facts: Facts, urgency: str, received_at: datetime) -> list[Signal]:
         out = []
@@ -137,9 +156,14 @@ class Screener:
             if clock is not None:
                 m = clock
                 gap = (received_at - m.value).total_seconds() / 60
-                if gap > deadline:
+                # A part of day without an hour (今晚) is late only if late from its last moment.
+                latest = self._latest(m)
+                if gap > deadline and (received_at - latest).total_seconds() / 60 > deadline:
                     msg = (f"事发时间{_fmt(m.value)}，收到时间{_fmt(received_at)}，相隔{_gap(gap)}，"
                            f"超过{URGENCY_NAMES[urgency]}信息{_gap(deadline)}的报送时限")
+                    if latest != m.value:
+                        msg = (f"事发时间只写了“{m.text}”，按其最晚时刻{_fmt(latest)}计，收到时间{_fmt(received_at)}，"
+                               f"仍超过{URGENCY_NAMES[urgency]}信息{_gap(deadline)}的报送时限")
                     urgent = self.config.deadlines.minutes("urgent")
                     if (urgency == "flash" and urgent is not None and gap <= urgent
                             and not self._flash_grade(text, facts)):
@@ -150,7 +174,11 @@ class Screener:
             if facts.learned_time is not None:
                 gap = (received_at - facts.learned_time).total_seconds() / 60
                 learned = next((m for m in facts.times if m.value == facts.learned_time), None)
-                if gap > deadline and learned is not None and not out:
+                # 接报 with only a part of day (今日上午接报) cannot show a gap of an hour or two, and
+                # learning before the stated event time means the times are not what they seem.
+                if (gap > deadline and learned is not None and not out
+                        and self.rx["delay.hour_named"].search(learned.text)
+                        and (facts.event_time is None or facts.learned_time >= facts.event_time)):
                     out.append(self._sig(
                         "delay.learned_gap", "delay",
                         f"接报时间{_fmt(facts.learned_time)}，收到时间{_fmt(received_at)}，相隔{_gap(gap)}，"

@@ -416,3 +416,45 @@ def test_admission_about_this_event_still_counts(nlp, screener):
     text = "该起事故发生后，镇里未及时上报，直至次日上午才报告县应急管理局。"
     res = run(nlp, screener, text, "routine", RECEIVED)
     assert "delay.admission" in {s.rule for s in res.signals}
+
+
+# ---------------------------------------------------------------- the reporting clock
+
+FIRE = ("{}，青石乡红岩村一处民房发生火灾，造成1人死亡。起火原因正在调查，"
+        "乡消防队已到场扑灭明火，伤亡人员家属已由乡干部陪同。")
+
+
+def test_part_of_day_runs_the_clock_from_its_last_moment(nlp, screener):
+    # 今晚 stands for 21:00 but may mean 23:30: received 23:40, not late for a flash report
+    res = run(nlp, screener, FIRE.format("今晚"), "flash", datetime(2026, 8, 2, 23, 40, tzinfo=TZ))
+    assert not [s for s in res.signals if s.flag == "delay"], [s.message for s in res.signals]
+
+
+def test_part_of_day_late_even_from_its_last_moment(nlp, screener):
+    text = FIRE.format("昨晚")
+    res = run(nlp, screener, text, "flash", datetime(2026, 8, 3, 8, 0, tzinfo=TZ))
+    (sig,) = [s for s in res.signals if s.rule == "delay.clock"]
+    assert "最晚时刻" in sig.message and text[sig.start:sig.end] == "昨晚"
+
+
+def test_time_of_the_cause_does_not_start_the_clock(nlp, screener):
+    text = ("受昨日夜间强降雨影响，今日6时起城西水厂原水浑浊，水厂减产运行，约2万名居民停水。"
+            "供水公司已调集送水车10台设置临时供水点，原因为上游来水浊度升高，无人员伤亡。")
+    res = run(nlp, screener, text, "urgent", datetime(2026, 8, 2, 10, 0, tzinfo=TZ))
+    assert not [s for s in res.signals if s.flag == "delay"], [s.message for s in res.signals]
+
+
+def test_learned_at_a_part_of_day_shows_no_gap(nlp, screener):
+    text = ("今日上午，我局接到自来水公司报告，今日10时30分许起，城南片区居民反映自来水有异味。"
+            "经检测，系水库藻类增殖所致，水厂已加大活性炭投加量，无人员伤亡。")
+    res = run(nlp, screener, text, "flash", datetime(2026, 8, 2, 11, 20, tzinfo=TZ))
+    assert "delay.learned_gap" not in {s.rule for s in res.signals}
+
+
+def test_denied_death_does_not_make_a_report_flash_grade(nlp, screener):
+    # late for 特急 but not for 加急, and nothing in the text makes it 特急: only unconfirmed
+    text = ("今日9时10分许，城东工业园一家机械厂车间行车吊物坠落，砸伤2名工人，已送县人民医院救治，"
+            "无人员死亡。初步了解系吊钩断裂所致，县应急管理局已责令该车间停产整改。")
+    res = run(nlp, screener, text, "flash", datetime(2026, 8, 2, 11, 30, tzinfo=TZ))
+    rules = {s.rule for s in res.signals}
+    assert "delay.clock_unconfirmed" in rules and "delay.clock" not in rules, rules
