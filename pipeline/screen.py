@@ -223,16 +223,36 @@ class Screener:
 
     def _measures_taken(self, text: str) -> bool:
         """A measure taken on this event (not one told as history: 此前已作过答复)."""
-        history = self.rx["omission.measures_history"]
+        history, not_taken = self.rx["omission.measures_history"], self.rx["omission.measures_not_taken"]
+        investigation = self.rx["omission.investigation"]
         return any(not history.search(text, max(0, m.start() - 8), m.start())
+                   and not (investigation.search(m.group()) and not_taken.search(text, max(0, m.start() - 6), m.start()))
                    for m in self.rx["omission.measures"].finditer(text))
+
+    _DATE = re.compile(r"(?:(\d{1,2})月)?(\d{1,2})[日号]")
+    _PERIOD_AFTER = re.compile(r"以来|起|至|到|开始|前|后|期间")
+
+    def _date_only_before(self, text: str, facts: Facts):
+        """A date with no time of day that opens the text and precedes the day of the extracted
+        event time (9月12日…失联 … 9月13日晚家属发帖): the event itself has only a date; the
+        extracted time belongs to a later development."""
+        first = next((m for m in facts.times if m.kind == "time"), None)
+        if first is None or first.value is not None or facts.event_time is None or first is facts.event_time_mention:
+            return None
+        d = self._DATE.fullmatch(first.text)
+        # 第12号台风 is a number; 1月28日以来 opens a period, not the event
+        if (d is None or text[max(0, first.start - 1):first.start] == "第"
+                or self._PERIOD_AFTER.match(text, first.end)):
+            return None
+        month = int(d.group(1)) if d.group(1) else facts.event_time.month
+        return first if (month, int(d.group(2))) < (facts.event_time.month, facts.event_time.day) else None
 
     def _harm_event(self, text: str) -> re.Match | None:
         """The first word of an event that can hurt people, skipping a harm word that is only
         the cause or a fear (受台风影响, 担心泄漏)."""
-        not_event = self.rx["omission.harm_not_event"]
+        not_event, after = self.rx["omission.harm_not_event"], self.rx["omission.harm_not_event_after"]
         for m in self.harm.finditer(text):
-            if not not_event.search(text, max(0, m.start() - 12), m.start()):
+            if not not_event.search(text, max(0, m.start() - 12), m.start()) and not after.match(text, m.end()):
                 return m
         return None
 
@@ -270,6 +290,9 @@ class Screener:
             out.append(self._sig("omission.time", "omission", f"只写了“{m.text}”，未写明事件发生的日期和时间",
                                  m.start, m.end) if m else
                        self._sig("omission.time", "omission", "未写明事件发生的具体时间", s, e))
+        elif (d := self._date_only_before(text, facts)) is not None:
+            out.append(self._sig("omission.time", "omission", f"事发时间只写了“{d.text}”，未写明具体时间",
+                                 d.start, d.end))
         if facts.place is None:
             if not self._named_place(text[s:e]):
                 vague = self.rx["omission.place_vague"].search(text, s, e)

@@ -458,3 +458,84 @@ def test_denied_death_does_not_make_a_report_flash_grade(nlp, screener):
     res = run(nlp, screener, text, "flash", datetime(2026, 8, 2, 11, 30, tzinfo=TZ))
     rules = {s.rule for s in res.signals}
     assert "delay.clock_unconfirmed" in rules and "delay.clock" not in rules, rules
+
+
+# ---------------------------------------------------------------- omission: the elements
+
+def _rules(nlp, screener, text, urgency="urgent", received=RECEIVED):
+    return {s.rule for s in run(nlp, screener, text, urgency, received).signals}
+
+
+@pytest.mark.parametrize("text,fires", [
+    # a harm word denied or naming a past event is not the event
+    ("今日9时许，约30名村民到乡政府反映土地流转租金拖欠问题，现场未发生冲突。乡里已安排专人接待。", False),
+    ("今日9时许，青石村20余名群众到镇政府反映“6·12”洪灾救灾物资发放不公问题，镇纪委已登记核查。", False),
+    # 遭受大风袭击 is the event itself, not its cause
+    ("今日17时许，青石乡遭受强对流大风袭击，吹倒大棚30余个、电杆6根。系强对流天气过境所致，乡里已组织抢修。", True),
+])
+def test_casualties_needed_only_for_a_harmful_event(nlp, screener, text, fires):
+    assert ("omission.casualties" in _rules(nlp, screener, text)) is fires
+
+
+def test_health_statements_say_something_about_casualties(nlp, screener):
+    text = ("今日12时许，城南一家面馆3名顾客进食后出现呕吐、头晕症状，被送往县医院，均无生命危险。"
+            "初步怀疑为食物中毒，市场监管局已封存留样食品。")
+    assert "omission.casualties" not in _rules(nlp, screener, text)
+
+
+@pytest.mark.parametrize("text,stated", [
+    ("今日20时许，青石村两名村民因琐事发生口角，继而互殴，一人手臂擦伤。村调解员已当场调解。", True),
+    ("今日20时许，青石村两名村民因为宅基地边界发生争吵，一人手臂擦伤。村调解员已当场调解。", True),
+    # 联系 is no 系 of a cause; 受到影响 is an effect
+    ("今日14时许，青石村一民房内发现一具尸体，民警已到场封控现场，正在联系死者家属。", False),
+    ("今日5时许，县城热源厂两台锅炉停运，城区约1万户供暖受到影响。热力公司已组织抢修，无人员伤亡。", False),
+])
+def test_cause_wordings(nlp, screener, text, stated):
+    rules = _rules(nlp, screener, text)
+    assert bool(rules & {"omission.cause", "omission.cause_weak"}) is not stated, rules
+
+
+@pytest.mark.parametrize("text,taken", [
+    # only the cause is under investigation: no step taken
+    ("今日10时许，群众举报青石村废弃砖厂内倾倒大量不明废渣，无人员中毒，具体情况正在调查。", False),
+    ("今日10时许，青石村村民联名举报村会计挪用集体资金。县纪委已责成乡纪委核查，已调取村账目。", True),
+    ("今日10时许，青石中学两名学生因座位问题发生争执，一人被划伤手臂，无生命危险。"
+     "县教育局已对涉事学生开展心理疏导，并在全校开展管制刀具排查。", True),
+])
+def test_measures_wordings(nlp, screener, text, taken):
+    rules = _rules(nlp, screener, text)
+    assert (not rules & {"omission.measures", "omission.measures_weak"}) is taken, rules
+
+
+def test_road_code_and_kilometre_post_are_a_place(nlp, screener):
+    text = ("今晨6时10分许，G318线K2105+300处一辆货车与小客车相撞，造成1人死亡、2人受伤。"
+            "初步判断系货车司机疲劳驾驶，交警、120已在现场处置。")
+    assert "omission.place" not in _rules(nlp, screener, text, "flash", datetime(2026, 8, 2, 6, 50, tzinfo=TZ))
+
+
+def test_a_movement_is_no_place_name(nlp, screener):
+    text = ("今日15时许，乡工作组在一个村清理乱搭乱建时，部分村民聚集阻拦并发生推搡，2人轻伤。"
+            "起因系村民对补偿标准不满，乡长进村与群众座谈，派出所已到场维持秩序。")
+    assert "omission.place" in _rules(nlp, screener, text, "flash", datetime(2026, 8, 2, 15, 40, tzinfo=TZ))
+
+
+def test_date_without_hour_before_a_later_development(nlp, screener):
+    text = ("6月3日，青石乡红岩村村民王某某（男，70岁）外出放牛后未归。6月4日晚，家属到派出所报警，"
+            "派出所已组织人员沿山搜寻，原因正在调查。")
+    res = run(nlp, screener, text, "flash", datetime(2026, 6, 5, 8, 0, tzinfo=TZ))
+    (sig,) = [s for s in res.signals if s.rule == "omission.time"]
+    assert text[sig.start:sig.end] == "6月3日"
+
+
+@pytest.mark.parametrize("text", [
+    "续报：经逐户核对，共造成3人死亡。其中1名务工人员乡里在首报时未纳入统计。",
+    "续报：经核对，另有1名伤员当晚自行就医，因统计口径不一，未写入首报。",
+])
+def test_left_out_of_the_first_report_is_omission_admission(nlp, screener, text):
+    assert "omission.admission" in _rules(nlp, screener, text, "flash")
+
+
+def test_period_analysis_is_not_checked_for_elements(nlp, screener):
+    text = ("2020年以来，我县建成农村幸福院40个，今年对全部幸福院进行了调查。"
+            "部分幸福院夜间无人值守，已暂停夜间托养。")
+    assert not {r for r in _rules(nlp, screener, text) if r.startswith("omission.")}
