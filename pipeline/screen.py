@@ -74,6 +74,25 @@ def _slice_sentence(text: str, pos: int) -> str:
     return text[s:e]
 
 
+_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
+
+
+def _count(word: str) -> int | None:
+    """A small count written in digits or Chinese numerals (3, 三, 十二)."""
+    if word.isdigit():
+        return int(word)
+    if "十" in word:
+        tens, _, ones = word.partition("十")
+        return (_DIGITS.get(tens, 1) if tens else 1) * 10 + (_DIGITS.get(ones, 0) if ones else 0)
+    return _DIGITS.get(word) if len(word) == 1 else None
+
+
+def _quoted(text: str, pos: int) -> bool:
+    """``pos`` lies inside “…” in its paragraph: someone else's words (a post, a claim, a quoted report)."""
+    start = text.rfind("\n", 0, pos) + 1
+    return text.rfind("“", start, pos) > text.rfind("”", start, pos)
+
+
 def _fmt(dt: datetime) -> str:
     return f"{dt.month}月{dt.day}日{dt.hour:02d}:{dt.minute:02d}"
 
@@ -330,12 +349,23 @@ class Screener:
     # ------------------------------------------------------------ concealment
     def concealment(self, text: str, facts: Facts, urgency: str) -> list[Signal]:
         out = []
-        for m in self.rx["concealment.control"].finditer(text):
+        negated, general = self.rx["concealment.control_negated"], self.rx["concealment.control_general"]
+        controls = [m for m in self.rx["concealment.control"].finditer(text)
+                    if not negated.search(text, max(0, m.start() - 2), m.start())]
+        m = next((m for m in controls if not general.search(_slice_sentence(text, m.start()))), None)
+        if m is not None:
             out.append(self._sig("concealment.control", "concealment", f"信息控制或私下处理：“{m.group()}”",
                                  m.start(), m.end()))
-            break
+        elif controls:
+            m = controls[0]
+            out.append(self._sig("concealment.control_general", "concealment",
+                                 f"提到信息控制（“{m.group()}”），但似为一般性表述或已被纠正的做法", m.start(), m.end()))
         serious = bool(self.rx["concealment.vague_serious"].search(text)) or urgency == "flash"
-        vague = [m for m in facts.mentions if m.kind.startswith("vague_")]
+        not_people = self.rx["concealment.vague_not_people"]
+        # a vague count made exact in the same sentence (部分居民被困，已救出被困群众46人) hides nothing
+        vague = [m for m in facts.mentions if m.kind.startswith("vague_") and not not_people.search(m.text)
+                 and not any(x.kind == m.kind[len("vague_"):] and x.start >= m.end
+                             and x.start < _sentence(text, m.start)[1] for x in facts.mentions)]
         if vague and serious:
             m = vague[0]
             out.append(self._sig("concealment.vague_counts", "concealment",
@@ -351,7 +381,9 @@ class Screener:
             m = unknown[0]
             out.append(self._sig("concealment.unknown_counts", "concealment",
                                  f"伤亡人数未给出：“{m.text}”", m.start, m.end))
-        m = self.rx["concealment.reassurance"].search(text)
+        backed = self.rx["concealment.reassurance_backed"]
+        m = next((m for m in self.rx["concealment.reassurance"].finditer(text)
+                  if not _quoted(text, m.start()) and not backed.search(_slice_sentence(text, m.start()))), None)
         if m:
             harmful = (facts.dead or 0) > 0 or (facts.missing or 0) > 0 or bool(vague)
             rule = "concealment.reassurance_with_harm" if harmful else "concealment.reassurance"
@@ -359,10 +391,10 @@ class Screener:
                                  f"笼统的安抚性表述：“{m.group()}”" + ("，而文中有人员伤亡" if harmful else ""),
                                  m.start(), m.end()))
         out.extend(self._contradictions(text, facts))
-        m = self.rx["concealment.admitted"].search(text)
+        m = next((m for m in self.rx["concealment.admitted"].finditer(text) if not _quoted(text, m.start())), None)
         if m:
             s, e = _sentence(text, m.start())
-            if self.rx["concealment.admitted_general"].search(text[s:e]) and not self._this_event.search(text[s:e]):
+            if self._general(text, m.start(), self.rx["concealment.admitted_general"]):
                 out.append(self._sig("concealment.admitted_general", "concealment",
                                      f"提到瞒报或数字不实（“{m.group()}”），但似为一般性表述", m.start(), m.end()))
             else:
@@ -398,10 +430,18 @@ class Screener:
                               f"前后矛盾：既称“{a.text}”，又称“{b.text}”", min(a.start, b.start), max(a.end, b.end))]
         dead = [m for m in facts.mentions if m.kind == "dead" and m.value]
         values = {m.value for m in dead}
-        if len(values) > 1 and not re.search(r"增至|上升|升至|增加|新增|累计|又有|其中|另有|现已", text):
+        growing = re.search(r"增至|上升|升至|增加|新增|累计|又有|其中|另有|现已|至此|共造成|共计|合计|总计|共有", text)
+        if len(values) > 1 and not growing:
             a, b = dead[0], next(m for m in dead if m.value != dead[0].value)
             return [self._sig("concealment.contradiction", "concealment",
                               f"死亡人数前后不一：“{a.text}”与“{b.text}”", min(a.start, b.start), max(a.end, b.end))]
+        named = self.rx["concealment.dead_named"].search(text)
+        if named and facts.dead and not growing:
+            n = _count(named.group(1))
+            if n is not None and n != facts.dead:
+                return [self._sig("concealment.contradiction", "concealment",
+                                  f"死亡人数前后不一：文中死亡{facts.dead}人，又称“{named.group()}”",
+                                  named.start(), named.end())]
         return []
 
     # ------------------------------------------------------------ all

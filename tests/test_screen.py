@@ -395,6 +395,7 @@ def test_exact_counts_are_not_vague(nlp, screener):
     assert "concealment.vague_counts" not in {s.rule for s in res.signals}
     assert res.flags == [], [(s.rule, s.message) for s in res.signals]
 
+
 # ---------------------------------------------------------------- admissions in general talk
 
 @pytest.mark.parametrize("text", [
@@ -539,3 +540,67 @@ def test_period_analysis_is_not_checked_for_elements(nlp, screener):
     text = ("2020年以来，我县建成农村幸福院40个，今年对全部幸福院进行了调查。"
             "部分幸福院夜间无人值守，已暂停夜间托养。")
     assert not {r for r in _rules(nlp, screener, text) if r.startswith("omission.")}
+
+
+# ---------------------------------------------------------------- concealment wordings
+
+def _conceal(nlp, screener, text, urgency="urgent", received=RECEIVED):
+    return {s.rule for s in run(nlp, screener, text, urgency, received).signals if s.flag == "concealment"}
+
+
+@pytest.mark.parametrize("text,rule", [
+    # denied control is none
+    ("县委宣传部拟于今日下午发布情况通报，回应网民关切，不回避、不删帖。", None),
+    # control told of others, or exposed as wrongdoing and corrected
+    ("少数舆情处置中，个别单位习惯于删帖了事，导致网民质疑。", "concealment.control_general"),
+    ("调查中还发现，街道协调平台删除视频、要求统一口径，做法错误，已责令纠正。", "concealment.control_general"),
+    # a broken camera is a complaint, not destroyed evidence
+    ("业主反映小区内快递多次被盗，小区监控多处损坏，物业不予处理。", None),
+    # still control
+    ("学校已要求全体师生不在网上议论、不接受媒体采访。", "concealment.control"),
+])
+def test_control_wordings(nlp, screener, text, rule):
+    rules = {r for r in _conceal(nlp, screener, text) if r.startswith("concealment.control")}
+    assert rules == ({rule} if rule else set()), rules
+
+
+@pytest.mark.parametrize("text,fires", [
+    ("一名老人因紧张出现胸闷，经医生检查无大碍。", False),
+    ("目前疫情已得到控制，未出现新发病例。", False),
+    ("网民称“情况已得到控制”与实际不符。", False),
+    ("目前疫情已得到控制。", True),
+])
+def test_reassurance_wordings(nlp, screener, text, fires):
+    assert bool(_conceal(nlp, screener, text) & {"concealment.reassurance", "concealment.reassurance_with_harm"}) is fires
+
+
+@pytest.mark.parametrize("text,fires", [
+    # a claim in a post, fraud that is the subject of the report, a count adjusted downwards
+    ("有业主发帖称“开发商售房时隐瞒了规划”，号召业主到区政府门前聚集。", False),
+    ("村民举报村支书在征地中虚报青苗补偿面积，侵占补偿款。", False),
+    ("续报：经核实，其中1人已找到，失联人数由3人调整为2人。", False),
+    ("经查，该镇上报的规上工业产值存在严重虚报，实际产值不足上报数的一半。", True),
+    ("我镇首报涉及20余户，系当天只统计了来访群众，数字明显偏低，特此更正。", True),
+])
+def test_admitted_wordings(nlp, screener, text, fires):
+    assert ("concealment.admitted" in _conceal(nlp, screener, text)) is fires
+
+
+@pytest.mark.parametrize("text", [
+    "9月3日9时许，某养殖场报告生猪发热，几天内死亡30余头。已采样送检，疑似猪瘟，已封锁养殖场，无人员感染。",
+    "今日15时许，城区大面积停电，部分居民被困电梯，已救出被困群众12人，无人员伤亡。原因系变电站故障，正在抢修。",
+])
+def test_not_vague_counts_of_people(nlp, screener, text):
+    assert "concealment.vague_counts" not in _conceal(nlp, screener, text, "flash")
+
+
+def test_running_total_is_no_contradiction(nlp, screener):
+    text = ("续报：截至今日9时，被困的2名工人已被找到，均已无生命体征。至此，事故共造成3人死亡。"
+            "矿方已被责令停产整顿。")
+    assert "concealment.contradiction" not in _conceal(nlp, screener, text, "flash")
+
+
+def test_dead_named_against_the_death_count(nlp, screener):
+    text = ("今日23时许，青石村一民房发生纵火，造成2人死亡、1人烧伤，嫌疑人已被抓获。"
+            "目前3名死者家属情绪稳定，村干部正在做安抚工作。")
+    assert "concealment.contradiction" in _conceal(nlp, screener, text, "flash")
