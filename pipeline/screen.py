@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -74,6 +74,25 @@ def _slice_sentence(text: str, pos: int) -> str:
     return text[s:e]
 
 
+_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
+
+
+def _count(word: str) -> int | None:
+    """A small count written in digits or Chinese numerals (3, 三, 十二)."""
+    if word.isdigit():
+        return int(word)
+    if "十" in word:
+        tens, _, ones = word.partition("十")
+        return (_DIGITS.get(tens, 1) if tens else 1) * 10 + (_DIGITS.get(ones, 0) if ones else 0)
+    return _DIGITS.get(word) if len(word) == 1 else None
+
+
+def _quoted(text: str, pos: int) -> bool:
+    """``pos`` lies inside “…” in its paragraph: someone else's words (a post, a claim, a quoted report)."""
+    start = text.rfind("\n", 0, pos) + 1
+    return text.rfind("“", start, pos) > text.rfind("”", start, pos)
+
+
 def _fmt(dt: datetime) -> str:
     return f"{dt.month}月{dt.day}日{dt.hour:02d}:{dt.minute:02d}"
 
@@ -113,10 +132,12 @@ class Screener:
         """The time mention the reporting clock runs from: the extracted event time when it
         names an hour, date or day and is not a planned time; else the first such mention."""
         anchor, future = self.rx["delay.clock_anchor"], self.rx["delay.clock_future"]
+        cause = self.rx["delay.clock_cause"]
 
         def ok(m) -> bool:
             return (m is not None and m.value is not None and anchor.search(m.text) is not None
-                    and not future.search(text, max(0, m.start - 8), m.start) and m.value <= received_at)
+                    and not future.search(text, max(0, m.start - 8), m.start)
+                    and not cause.search(text, max(0, m.start - 3), m.start) and m.value <= received_at)
 
         if facts.event_time is not None and ok(facts.event_time_mention):
             return facts.event_time_mention
@@ -124,9 +145,26 @@ class Screener:
             return None
         return next((m for m in facts.times if m.kind == "time" and ok(m)), None)
 
+    # How long a part of day lasts after the hour it stands for (guideline: 凌晨 03:00, 晚上 21:00 …).
+    _PART_SPAN = (("凌晨", 3), ("清晨", 2), ("早晨", 2), ("早上", 2), ("上午", 2), ("中午", 2), ("午后", 3),
+                  ("下午", 3), ("傍晚", 2), ("深夜", 2), ("半夜", 2), ("夜间", 3), ("夜里", 3), ("晚上", 3),
+                  ("晚", 3), ("夜", 3))
+
+    def _latest(self, m) -> datetime:
+        """The last moment a time mention can mean: itself when it names an hour, else the end
+        of the part of day it names, else the end of its day."""
+        if self.rx["delay.hour_named"].search(m.text):
+            return m.value
+        span = next((h for word, h in self._PART_SPAN if word in m.text), None)
+        if span is not None:
+            return m.value + timedelta(hours=span)
+        return m.value.replace(hour=23, minute=59)
+
     def _flash_grade(self, text: str, facts: Facts) -> bool:
         return bool((facts.dead or 0) > 0 or (facts.missing or 0) > 0 or (facts.trapped or 0) > 0
-                    or self.rx["delay.flash_cue"].search(text))
+                    or (facts.serious or 0) >= 3
+                    or any(not self.rx["delay.flash_cue_negated"].search(text, max(0, m.start() - 6), m.start())
+                           for m in self.rx["delay.flash_cue"].finditer(text)))
 
     def delay(self, text: str, title: str, facts: Facts, urgency: str, received_at: datetime) -> list[Signal]:
         out = []
@@ -137,9 +175,14 @@ class Screener:
             if clock is not None:
                 m = clock
                 gap = (received_at - m.value).total_seconds() / 60
-                if gap > deadline:
+                # A part of day without an hour (今晚) is late only if late from its last moment.
+                latest = self._latest(m)
+                if gap > deadline and (received_at - latest).total_seconds() / 60 > deadline:
                     msg = (f"事发时间{_fmt(m.value)}，收到时间{_fmt(received_at)}，相隔{_gap(gap)}，"
                            f"超过{URGENCY_NAMES[urgency]}信息{_gap(deadline)}的报送时限")
+                    if latest != m.value:
+                        msg = (f"事发时间只写了“{m.text}”，按其最晚时刻{_fmt(latest)}计，收到时间{_fmt(received_at)}，"
+                               f"仍超过{URGENCY_NAMES[urgency]}信息{_gap(deadline)}的报送时限")
                     urgent = self.config.deadlines.minutes("urgent")
                     if (urgency == "flash" and urgent is not None and gap <= urgent
                             and not self._flash_grade(text, facts)):
@@ -150,7 +193,11 @@ class Screener:
             if facts.learned_time is not None:
                 gap = (received_at - facts.learned_time).total_seconds() / 60
                 learned = next((m for m in facts.times if m.value == facts.learned_time), None)
-                if gap > deadline and learned is not None and not out:
+                # 接报 with only a part of day (今日上午接报) cannot show a gap of an hour or two, and
+                # learning before the stated event time means the times are not what they seem.
+                if (gap > deadline and learned is not None and not out
+                        and self.rx["delay.hour_named"].search(learned.text)
+                        and (facts.event_time is None or facts.learned_time >= facts.event_time)):
                     out.append(self._sig(
                         "delay.learned_gap", "delay",
                         f"接报时间{_fmt(facts.learned_time)}，收到时间{_fmt(received_at)}，相隔{_gap(gap)}，"
@@ -158,7 +205,7 @@ class Screener:
         general = self.rx["delay.general_talk"]
         for m in report_patterns()["delay_admission"].finditer(text):
             s, e = _sentence(text, m.start())
-            if general.search(text[s:e]) and not self._this_event.search(text[s:e]):
+            if self._general(text, m.start(), general):
                 out.append(self._sig("delay.admission_general", "delay",
                                      f"提到报送不及时（“{m.group()}”），但似为一般性表述", m.start(), m.end()))
             else:
@@ -172,7 +219,18 @@ class Screener:
 
     # ------------------------------------------------------------ omission
     # A sentence about this very event (not reporting in general).
-    _this_event = re.compile(r"此次|这次|该(?:起|事件|事故)|本次|事发")
+    # (事发后30分钟内 is a deadline quoted from the rules, not this event.)
+    _this_event = re.compile(r"此次|这次|该(?:起|事件|事故)|本次|事发(?!后\s*[\d一二三四五六七八九十两半]+\s*(?:分钟|个?小时)内)")
+
+    def _general(self, text: str, pos: int, words: re.Pattern) -> bool:
+        """The admission at ``pos`` is talk about reporting in general, not about this report:
+        a prohibition just before it (不得迟报), a sentence about several events or units or
+        about holding someone to account, or general words in a sentence not about this event."""
+        if self.rx["delay.prohibited"].search(text, max(0, pos - 8), pos):
+            return True
+        sentence = _slice_sentence(text, pos)
+        return bool(self.rx["delay.general_strong"].search(sentence)
+                    or (words.search(sentence) and not self._this_event.search(sentence)))
 
     _ROUTE = re.compile(r"开往|驶往|前往|方向|出发|至|到")
     _NOT_A_NAME = re.compile(r"[一某个该本我各全每这那此其两几多]|部分|所在|乡里|村里|镇里|县里")
@@ -184,16 +242,36 @@ class Screener:
 
     def _measures_taken(self, text: str) -> bool:
         """A measure taken on this event (not one told as history: 此前已作过答复)."""
-        history = self.rx["omission.measures_history"]
+        history, not_taken = self.rx["omission.measures_history"], self.rx["omission.measures_not_taken"]
+        investigation = self.rx["omission.investigation"]
         return any(not history.search(text, max(0, m.start() - 8), m.start())
+                   and not (investigation.search(m.group()) and not_taken.search(text, max(0, m.start() - 6), m.start()))
                    for m in self.rx["omission.measures"].finditer(text))
+
+    _DATE = re.compile(r"(?:(\d{1,2})月)?(\d{1,2})[日号]")
+    _PERIOD_AFTER = re.compile(r"以来|起|至|到|开始|前|后|期间")
+
+    def _date_only_before(self, text: str, facts: Facts):
+        """A date with no time of day that opens the text and precedes the day of the extracted
+        event time (9月12日…失联 … 9月13日晚家属发帖): the event itself has only a date; the
+        extracted time belongs to a later development."""
+        first = next((m for m in facts.times if m.kind == "time"), None)
+        if first is None or first.value is not None or facts.event_time is None or first is facts.event_time_mention:
+            return None
+        d = self._DATE.fullmatch(first.text)
+        # 第12号台风 is a number; 1月28日以来 opens a period, not the event
+        if (d is None or text[max(0, first.start - 1):first.start] == "第"
+                or self._PERIOD_AFTER.match(text, first.end)):
+            return None
+        month = int(d.group(1)) if d.group(1) else facts.event_time.month
+        return first if (month, int(d.group(2))) < (facts.event_time.month, facts.event_time.day) else None
 
     def _harm_event(self, text: str) -> re.Match | None:
         """The first word of an event that can hurt people, skipping a harm word that is only
         the cause or a fear (受台风影响, 担心泄漏)."""
-        not_event = self.rx["omission.harm_not_event"]
+        not_event, after = self.rx["omission.harm_not_event"], self.rx["omission.harm_not_event_after"]
         for m in self.harm.finditer(text):
-            if not not_event.search(text, max(0, m.start() - 12), m.start()):
+            if not not_event.search(text, max(0, m.start() - 12), m.start()) and not after.match(text, m.end()):
                 return m
         return None
 
@@ -203,7 +281,7 @@ class Screener:
         m = self.rx["omission.admission"].search(text)
         if m:
             s, e = _sentence(text, m.start())
-            if self.rx["delay.general_talk"].search(text[s:e]) and not self._this_event.search(text[s:e]):
+            if self._general(text, m.start(), self.rx["delay.general_talk"]):
                 out.append(self._sig("omission.admission_general", "omission",
                                      f"提到漏报（“{m.group()}”），但似为一般性表述", m.start(), m.end()))
             else:
@@ -231,6 +309,9 @@ class Screener:
             out.append(self._sig("omission.time", "omission", f"只写了“{m.text}”，未写明事件发生的日期和时间",
                                  m.start, m.end) if m else
                        self._sig("omission.time", "omission", "未写明事件发生的具体时间", s, e))
+        elif (d := self._date_only_before(text, facts)) is not None:
+            out.append(self._sig("omission.time", "omission", f"事发时间只写了“{d.text}”，未写明具体时间",
+                                 d.start, d.end))
         if facts.place is None:
             if not self._named_place(text[s:e]):
                 vague = self.rx["omission.place_vague"].search(text, s, e)
@@ -268,12 +349,23 @@ class Screener:
     # ------------------------------------------------------------ concealment
     def concealment(self, text: str, facts: Facts, urgency: str) -> list[Signal]:
         out = []
-        for m in self.rx["concealment.control"].finditer(text):
+        negated, general = self.rx["concealment.control_negated"], self.rx["concealment.control_general"]
+        controls = [m for m in self.rx["concealment.control"].finditer(text)
+                    if not negated.search(text, max(0, m.start() - 2), m.start())]
+        m = next((m for m in controls if not general.search(_slice_sentence(text, m.start()))), None)
+        if m is not None:
             out.append(self._sig("concealment.control", "concealment", f"信息控制或私下处理：“{m.group()}”",
                                  m.start(), m.end()))
-            break
+        elif controls:
+            m = controls[0]
+            out.append(self._sig("concealment.control_general", "concealment",
+                                 f"提到信息控制（“{m.group()}”），但似为一般性表述或已被纠正的做法", m.start(), m.end()))
         serious = bool(self.rx["concealment.vague_serious"].search(text)) or urgency == "flash"
-        vague = [m for m in facts.mentions if m.kind.startswith("vague_")]
+        not_people = self.rx["concealment.vague_not_people"]
+        # a vague count made exact in the same sentence (部分居民被困，已救出被困群众46人) hides nothing
+        vague = [m for m in facts.mentions if m.kind.startswith("vague_") and not not_people.search(m.text)
+                 and not any(x.kind == m.kind[len("vague_"):] and x.start >= m.end
+                             and x.start < _sentence(text, m.start)[1] for x in facts.mentions)]
         if vague and serious:
             m = vague[0]
             out.append(self._sig("concealment.vague_counts", "concealment",
@@ -289,7 +381,9 @@ class Screener:
             m = unknown[0]
             out.append(self._sig("concealment.unknown_counts", "concealment",
                                  f"伤亡人数未给出：“{m.text}”", m.start, m.end))
-        m = self.rx["concealment.reassurance"].search(text)
+        backed = self.rx["concealment.reassurance_backed"]
+        m = next((m for m in self.rx["concealment.reassurance"].finditer(text)
+                  if not _quoted(text, m.start()) and not backed.search(_slice_sentence(text, m.start()))), None)
         if m:
             harmful = (facts.dead or 0) > 0 or (facts.missing or 0) > 0 or bool(vague)
             rule = "concealment.reassurance_with_harm" if harmful else "concealment.reassurance"
@@ -297,10 +391,10 @@ class Screener:
                                  f"笼统的安抚性表述：“{m.group()}”" + ("，而文中有人员伤亡" if harmful else ""),
                                  m.start(), m.end()))
         out.extend(self._contradictions(text, facts))
-        m = self.rx["concealment.admitted"].search(text)
+        m = next((m for m in self.rx["concealment.admitted"].finditer(text) if not _quoted(text, m.start())), None)
         if m:
             s, e = _sentence(text, m.start())
-            if self.rx["concealment.admitted_general"].search(text[s:e]) and not self._this_event.search(text[s:e]):
+            if self._general(text, m.start(), self.rx["concealment.admitted_general"]):
                 out.append(self._sig("concealment.admitted_general", "concealment",
                                      f"提到瞒报或数字不实（“{m.group()}”），但似为一般性表述", m.start(), m.end()))
             else:
@@ -336,10 +430,18 @@ class Screener:
                               f"前后矛盾：既称“{a.text}”，又称“{b.text}”", min(a.start, b.start), max(a.end, b.end))]
         dead = [m for m in facts.mentions if m.kind == "dead" and m.value]
         values = {m.value for m in dead}
-        if len(values) > 1 and not re.search(r"增至|上升|升至|增加|新增|累计|又有|其中|另有|现已", text):
+        growing = re.search(r"增至|上升|升至|增加|新增|累计|又有|其中|另有|现已|至此|共造成|共计|合计|总计|共有", text)
+        if len(values) > 1 and not growing:
             a, b = dead[0], next(m for m in dead if m.value != dead[0].value)
             return [self._sig("concealment.contradiction", "concealment",
                               f"死亡人数前后不一：“{a.text}”与“{b.text}”", min(a.start, b.start), max(a.end, b.end))]
+        named = self.rx["concealment.dead_named"].search(text)
+        if named and facts.dead and not growing:
+            n = _count(named.group(1))
+            if n is not None and n != facts.dead:
+                return [self._sig("concealment.contradiction", "concealment",
+                                  f"死亡人数前后不一：文中死亡{facts.dead}人，又称“{named.group()}”",
+                                  named.start(), named.end())]
         return []
 
     # ------------------------------------------------------------ all

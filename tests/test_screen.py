@@ -394,3 +394,213 @@ def test_exact_counts_are_not_vague(nlp, screener):
     res = run(nlp, screener, text, "flash", datetime(2026, 6, 10, 0, 40, tzinfo=TZ))
     assert "concealment.vague_counts" not in {s.rule for s in res.signals}
     assert res.flags == [], [(s.rule, s.message) for s in res.signals]
+
+
+# ---------------------------------------------------------------- admissions in general talk
+
+@pytest.mark.parametrize("text", [
+    # a rule quoted in an arrangement: a prohibition admits nothing, 事发后30分钟内 is a deadline
+    "节日期间各单位要严格执行值班制度，遇有突发事件应在事发后30分钟内电话报告，不得迟报、漏报、瞒报。",
+    # a summary about several events reported late by others
+    "上半年信息报送总体及时，但有2起事件乡镇在事发3小时后才报告县委值班室。",
+    # a cadre evaluation about those responsible for late reports
+    "评议中有干部反映，对事故迟报中负有责任的干部，个别处理后不久又调整岗位。",
+])
+def test_admissions_in_general_talk_are_general(nlp, screener, text):
+    res = run(nlp, screener, text, "routine", RECEIVED)
+    rules = {s.rule for s in res.signals}
+    assert not rules & {"delay.admission", "omission.admission", "concealment.admitted"}, rules
+    assert res.flags == []
+
+
+def test_admission_about_this_event_still_counts(nlp, screener):
+    text = "该起事故发生后，镇里未及时上报，直至次日上午才报告县应急管理局。"
+    res = run(nlp, screener, text, "routine", RECEIVED)
+    assert "delay.admission" in {s.rule for s in res.signals}
+
+
+# ---------------------------------------------------------------- the reporting clock
+
+FIRE = ("{}，青石乡红岩村一处民房发生火灾，造成1人死亡。起火原因正在调查，"
+        "乡消防队已到场扑灭明火，伤亡人员家属已由乡干部陪同。")
+
+
+def test_part_of_day_runs_the_clock_from_its_last_moment(nlp, screener):
+    # 今晚 stands for 21:00 but may mean 23:30: received 23:40, not late for a flash report
+    res = run(nlp, screener, FIRE.format("今晚"), "flash", datetime(2026, 8, 2, 23, 40, tzinfo=TZ))
+    assert not [s for s in res.signals if s.flag == "delay"], [s.message for s in res.signals]
+
+
+def test_part_of_day_late_even_from_its_last_moment(nlp, screener):
+    text = FIRE.format("昨晚")
+    res = run(nlp, screener, text, "flash", datetime(2026, 8, 3, 8, 0, tzinfo=TZ))
+    (sig,) = [s for s in res.signals if s.rule == "delay.clock"]
+    assert "最晚时刻" in sig.message and text[sig.start:sig.end] == "昨晚"
+
+
+def test_time_of_the_cause_does_not_start_the_clock(nlp, screener):
+    text = ("受昨日夜间强降雨影响，今日6时起城西水厂原水浑浊，水厂减产运行，约2万名居民停水。"
+            "供水公司已调集送水车10台设置临时供水点，原因为上游来水浊度升高，无人员伤亡。")
+    res = run(nlp, screener, text, "urgent", datetime(2026, 8, 2, 10, 0, tzinfo=TZ))
+    assert not [s for s in res.signals if s.flag == "delay"], [s.message for s in res.signals]
+
+
+def test_learned_at_a_part_of_day_shows_no_gap(nlp, screener):
+    text = ("今日上午，我局接到自来水公司报告，今日10时30分许起，城南片区居民反映自来水有异味。"
+            "经检测，系水库藻类增殖所致，水厂已加大活性炭投加量，无人员伤亡。")
+    res = run(nlp, screener, text, "flash", datetime(2026, 8, 2, 11, 20, tzinfo=TZ))
+    assert "delay.learned_gap" not in {s.rule for s in res.signals}
+
+
+def test_denied_death_does_not_make_a_report_flash_grade(nlp, screener):
+    # late for 特急 but not for 加急, and nothing in the text makes it 特急: only unconfirmed
+    text = ("今日9时10分许，城东工业园一家机械厂车间行车吊物坠落，砸伤2名工人，已送县人民医院救治，"
+            "无人员死亡。初步了解系吊钩断裂所致，县应急管理局已责令该车间停产整改。")
+    res = run(nlp, screener, text, "flash", datetime(2026, 8, 2, 11, 30, tzinfo=TZ))
+    rules = {s.rule for s in res.signals}
+    assert "delay.clock_unconfirmed" in rules and "delay.clock" not in rules, rules
+
+
+# ---------------------------------------------------------------- omission: the elements
+
+def _rules(nlp, screener, text, urgency="urgent", received=RECEIVED):
+    return {s.rule for s in run(nlp, screener, text, urgency, received).signals}
+
+
+@pytest.mark.parametrize("text,fires", [
+    # a harm word denied or naming a past event is not the event
+    ("今日9时许，约30名村民到乡政府反映土地流转租金拖欠问题，现场未发生冲突。乡里已安排专人接待。", False),
+    ("今日9时许，青石村20余名群众到镇政府反映“6·12”洪灾救灾物资发放不公问题，镇纪委已登记核查。", False),
+    # 遭受大风袭击 is the event itself, not its cause
+    ("今日17时许，青石乡遭受强对流大风袭击，吹倒大棚30余个、电杆6根。系强对流天气过境所致，乡里已组织抢修。", True),
+])
+def test_casualties_needed_only_for_a_harmful_event(nlp, screener, text, fires):
+    assert ("omission.casualties" in _rules(nlp, screener, text)) is fires
+
+
+def test_health_statements_say_something_about_casualties(nlp, screener):
+    text = ("今日12时许，城南一家面馆3名顾客进食后出现呕吐、头晕症状，被送往县医院，均无生命危险。"
+            "初步怀疑为食物中毒，市场监管局已封存留样食品。")
+    assert "omission.casualties" not in _rules(nlp, screener, text)
+
+
+@pytest.mark.parametrize("text,stated", [
+    ("今日20时许，青石村两名村民因琐事发生口角，继而互殴，一人手臂擦伤。村调解员已当场调解。", True),
+    ("今日20时许，青石村两名村民因为宅基地边界发生争吵，一人手臂擦伤。村调解员已当场调解。", True),
+    # 联系 is no 系 of a cause; 受到影响 is an effect
+    ("今日14时许，青石村一民房内发现一具尸体，民警已到场封控现场，正在联系死者家属。", False),
+    ("今日5时许，县城热源厂两台锅炉停运，城区约1万户供暖受到影响。热力公司已组织抢修，无人员伤亡。", False),
+])
+def test_cause_wordings(nlp, screener, text, stated):
+    rules = _rules(nlp, screener, text)
+    assert bool(rules & {"omission.cause", "omission.cause_weak"}) is not stated, rules
+
+
+@pytest.mark.parametrize("text,taken", [
+    # only the cause is under investigation: no step taken
+    ("今日10时许，群众举报青石村废弃砖厂内倾倒大量不明废渣，无人员中毒，具体情况正在调查。", False),
+    ("今日10时许，青石村村民联名举报村会计挪用集体资金。县纪委已责成乡纪委核查，已调取村账目。", True),
+    ("今日10时许，青石中学两名学生因座位问题发生争执，一人被划伤手臂，无生命危险。"
+     "县教育局已对涉事学生开展心理疏导，并在全校开展管制刀具排查。", True),
+])
+def test_measures_wordings(nlp, screener, text, taken):
+    rules = _rules(nlp, screener, text)
+    assert (not rules & {"omission.measures", "omission.measures_weak"}) is taken, rules
+
+
+def test_road_code_and_kilometre_post_are_a_place(nlp, screener):
+    text = ("今晨6时10分许，G318线K2105+300处一辆货车与小客车相撞，造成1人死亡、2人受伤。"
+            "初步判断系货车司机疲劳驾驶，交警、120已在现场处置。")
+    assert "omission.place" not in _rules(nlp, screener, text, "flash", datetime(2026, 8, 2, 6, 50, tzinfo=TZ))
+
+
+def test_a_movement_is_no_place_name(nlp, screener):
+    text = ("今日15时许，乡工作组在一个村清理乱搭乱建时，部分村民聚集阻拦并发生推搡，2人轻伤。"
+            "起因系村民对补偿标准不满，乡长进村与群众座谈，派出所已到场维持秩序。")
+    assert "omission.place" in _rules(nlp, screener, text, "flash", datetime(2026, 8, 2, 15, 40, tzinfo=TZ))
+
+
+def test_date_without_hour_before_a_later_development(nlp, screener):
+    text = ("6月3日，青石乡红岩村村民王某某（男，70岁）外出放牛后未归。6月4日晚，家属到派出所报警，"
+            "派出所已组织人员沿山搜寻，原因正在调查。")
+    res = run(nlp, screener, text, "flash", datetime(2026, 6, 5, 8, 0, tzinfo=TZ))
+    (sig,) = [s for s in res.signals if s.rule == "omission.time"]
+    assert text[sig.start:sig.end] == "6月3日"
+
+
+@pytest.mark.parametrize("text", [
+    "续报：经逐户核对，共造成3人死亡。其中1名务工人员乡里在首报时未纳入统计。",
+    "续报：经核对，另有1名伤员当晚自行就医，因统计口径不一，未写入首报。",
+])
+def test_left_out_of_the_first_report_is_omission_admission(nlp, screener, text):
+    assert "omission.admission" in _rules(nlp, screener, text, "flash")
+
+
+def test_period_analysis_is_not_checked_for_elements(nlp, screener):
+    text = ("2020年以来，我县建成农村幸福院40个，今年对全部幸福院进行了调查。"
+            "部分幸福院夜间无人值守，已暂停夜间托养。")
+    assert not {r for r in _rules(nlp, screener, text) if r.startswith("omission.")}
+
+
+# ---------------------------------------------------------------- concealment wordings
+
+def _conceal(nlp, screener, text, urgency="urgent", received=RECEIVED):
+    return {s.rule for s in run(nlp, screener, text, urgency, received).signals if s.flag == "concealment"}
+
+
+@pytest.mark.parametrize("text,rule", [
+    # denied control is none
+    ("县委宣传部拟于今日下午发布情况通报，回应网民关切，不回避、不删帖。", None),
+    # control told of others, or exposed as wrongdoing and corrected
+    ("少数舆情处置中，个别单位习惯于删帖了事，导致网民质疑。", "concealment.control_general"),
+    ("调查中还发现，街道协调平台删除视频、要求统一口径，做法错误，已责令纠正。", "concealment.control_general"),
+    # a broken camera is a complaint, not destroyed evidence
+    ("业主反映小区内快递多次被盗，小区监控多处损坏，物业不予处理。", None),
+    # still control
+    ("学校已要求全体师生不在网上议论、不接受媒体采访。", "concealment.control"),
+])
+def test_control_wordings(nlp, screener, text, rule):
+    rules = {r for r in _conceal(nlp, screener, text) if r.startswith("concealment.control")}
+    assert rules == ({rule} if rule else set()), rules
+
+
+@pytest.mark.parametrize("text,fires", [
+    ("一名老人因紧张出现胸闷，经医生检查无大碍。", False),
+    ("目前疫情已得到控制，未出现新发病例。", False),
+    ("网民称“情况已得到控制”与实际不符。", False),
+    ("目前疫情已得到控制。", True),
+])
+def test_reassurance_wordings(nlp, screener, text, fires):
+    assert bool(_conceal(nlp, screener, text) & {"concealment.reassurance", "concealment.reassurance_with_harm"}) is fires
+
+
+@pytest.mark.parametrize("text,fires", [
+    # a claim in a post, fraud that is the subject of the report, a count adjusted downwards
+    ("有业主发帖称“开发商售房时隐瞒了规划”，号召业主到区政府门前聚集。", False),
+    ("村民举报村支书在征地中虚报青苗补偿面积，侵占补偿款。", False),
+    ("续报：经核实，其中1人已找到，失联人数由3人调整为2人。", False),
+    ("经查，该镇上报的规上工业产值存在严重虚报，实际产值不足上报数的一半。", True),
+    ("我镇首报涉及20余户，系当天只统计了来访群众，数字明显偏低，特此更正。", True),
+])
+def test_admitted_wordings(nlp, screener, text, fires):
+    assert ("concealment.admitted" in _conceal(nlp, screener, text)) is fires
+
+
+@pytest.mark.parametrize("text", [
+    "9月3日9时许，某养殖场报告生猪发热，几天内死亡30余头。已采样送检，疑似猪瘟，已封锁养殖场，无人员感染。",
+    "今日15时许，城区大面积停电，部分居民被困电梯，已救出被困群众12人，无人员伤亡。原因系变电站故障，正在抢修。",
+])
+def test_not_vague_counts_of_people(nlp, screener, text):
+    assert "concealment.vague_counts" not in _conceal(nlp, screener, text, "flash")
+
+
+def test_running_total_is_no_contradiction(nlp, screener):
+    text = ("续报：截至今日9时，被困的2名工人已被找到，均已无生命体征。至此，事故共造成3人死亡。"
+            "矿方已被责令停产整顿。")
+    assert "concealment.contradiction" not in _conceal(nlp, screener, text, "flash")
+
+
+def test_dead_named_against_the_death_count(nlp, screener):
+    text = ("今日23时许，青石村一民房发生纵火，造成2人死亡、1人烧伤，嫌疑人已被抓获。"
+            "目前3名死者家属情绪稳定，村干部正在做安抚工作。")
+    assert "concealment.contradiction" in _conceal(nlp, screener, text, "flash")
