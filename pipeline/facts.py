@@ -397,7 +397,7 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
         out[kind] = re.compile(
             rf"(?P<n1>{count}){not_people}(?:{unit}{gap}|{unit}{gapp}{paren}[，,]?{gapp})?(?:经抢救无效|抢救无效)?{word}(?!{victim}{count}{unit})"
             rf"|{word}(?:人数|人员)?(?:已|共|累计)?(?:为|达|达到|增至|增加到|上升至|上升到|升至|有)?(?:约|共)?{victim}(?P<n2>{count}){unit}")
-        out[kind + "_vague"] = re.compile(rf"{vague}{unit}?(?:人员|群众|工人|村民|学生)?{gap}{word}")
+        out[kind + "_vague"] = re.compile(rf"{vague}(?!处|次|项|部位|方面|年|天|日|个月|小时|分钟){unit}?(?:人员|群众|工人|村民|学生)?{gap}{word}")
         # Lists summed: 3名施工人员和2名村民受伤; 刺伤民警2名、辅警1名.
         item = rf"{count}{unit}"
         noun = r"(?:(?![死伤亡失困遇])[\u4e00-\u9fff])"

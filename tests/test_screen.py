@@ -558,6 +558,9 @@ def _conceal(nlp, screener, text, urgency="urgent", received=RECEIVED):
     ("业主反映小区内快递多次被盗，小区监控多处损坏，物业不予处理。", None),
     # still control
     ("学校已要求全体师生不在网上议论、不接受媒体采访。", "concealment.control"),
+    ("事故发生后，企业连夜将现场清理完毕，未保留痕迹。", "concealment.control"),
+    # clearing a road to reopen it is a measure
+    ("交警组织清障，21时50分现场清理完毕、恢复通行。", None),
 ])
 def test_control_wordings(nlp, screener, text, rule):
     rules = {r for r in _conceal(nlp, screener, text) if r.startswith("concealment.control")}
@@ -589,6 +592,7 @@ def test_admitted_wordings(nlp, screener, text, fires):
 @pytest.mark.parametrize("text", [
     "9月3日9时许，某养殖场报告生猪发热，几天内死亡30余头。已采样送检，疑似猪瘟，已封锁养殖场，无人员感染。",
     "今日15时许，城区大面积停电，部分居民被困电梯，已救出被困群众12人，无人员伤亡。原因系变电站故障，正在抢修。",
+    "今日9时许，某工地脚手架倒塌，造成1人死亡、1人受伤，伤者多处骨折，已送医院手术。原因正在调查，工地已停工。",
 ])
 def test_not_vague_counts_of_people(nlp, screener, text):
     assert "concealment.vague_counts" not in _conceal(nlp, screener, text, "flash")
@@ -604,3 +608,17 @@ def test_dead_named_against_the_death_count(nlp, screener):
     text = ("今日23时许，青石村一民房发生纵火，造成2人死亡、1人烧伤，嫌疑人已被抓获。"
             "目前3名死者家属情绪稳定，村干部正在做安抚工作。")
     assert "concealment.contradiction" in _conceal(nlp, screener, text, "flash")
+
+
+def test_one_spot_of_a_named_company_is_a_place(nlp, screener):
+    text = ("今日14时20分许，某县化工园区恒泰化工有限公司氯碱车间一处管道法兰垫片破损，发生氯气泄漏，无人员伤亡。"
+            "原因正在调查，企业已关闭上游阀门。")
+    res = run(nlp, screener, text, "urgent", datetime(2026, 11, 25, 15, 0, tzinfo=TZ))
+    assert "omission.place" not in {s.rule for s in res.signals}
+
+
+def test_a_gathering_before_a_named_gate_has_a_place(nlp, screener):
+    text = ("今日9时许，某理财公司31名投资人到市公安局经侦支队门前聚集，要求加快追赃，未发生过激行为，无人员伤亡。"
+            "经了解，系对追赃进度不满。市信访局已接待投资人代表。")
+    res = run(nlp, screener, text, "urgent", datetime(2026, 11, 25, 10, 0, tzinfo=TZ))
+    assert "omission.place" not in {s.rule for s in res.signals}
