@@ -883,6 +883,7 @@ def _lead_words() -> tuple[frozenset, frozenset]:
 # Site kinds often a verb's object (要求学校, 质疑医院); not 工地, 厂 (改造工地, 污水处理厂).
 _OBJECT_KINDS = frozenset(("学校", "中学", "小学", "幼儿园", "医院", "卫生院", "市场", "商场", "公司", "有限公司",
                            "酒店", "宾馆", "车站"))
+_GENERIC_SITE = re.compile(r"[省市州县区旗镇乡]?(?:第[一二三四五六七八九十]+)?(?:人民医院|中医院|中心医院|医院|卫生院|妇幼保健院|疾控中心)")
 # Before a site: it is where someone was taken (送县人民医院, 转至市中心医院).
 _DESTINATION = re.compile(r"(?:送|转|往|至|到|入|赴|就诊于|住进)[^，。；、,;\n]{0,8}$")
 _TIME_LEAD = re.compile(r"(?:\d*[年月日时分点]|许)+")
@@ -965,6 +966,10 @@ def find_places(text: str, facts: Facts, tokens: tuple[list[int], list[int]] | N
     for m in _finditer_near(site_re, site_anchor, 12, text):
         s, e = _trim(text, m.start(), m.end(), 3)
         s = _word_start(s, e, tokens, text, m.start())
+        if _GENERIC_SITE.fullmatch(text, s, e) and text[s - 1:s] not in ("在", "于"):
+            # 县人民医院 treating the injured: a facility every county has, no place named, unless
+            # it is where it happened (在区医院门诊大厅与医生发生冲突)
+            continue
         if _DESTINATION.search(text, max(0, s - 12), s):
             continue  # 伤者已送县人民医院: where the injured went, not where it happened
         name = text[s:e]
