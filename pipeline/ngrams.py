@@ -82,19 +82,31 @@ class HashedTfidf:
         return len(self.columns_)
 
     def transform(self, seqs: Sequence[np.ndarray]):
+        """CSR over the kept buckets, each row's columns in order. Duplicates are counted by
+        one sort of (row, column) keys, int32 when they fit (half the work of scipy's COO
+        conversion, which sorts row by row)."""
         from scipy import sparse
 
+        n, n_cols = len(seqs), len(self.columns_)
         rows, cols = self._pairs(seqs)
         pos = self._remap()[cols]
         kept = pos >= 0
-        x = sparse.csr_matrix((np.ones(int(kept.sum()), dtype=np.float32), (rows[kept], pos[kept])),
-                              shape=(len(seqs), len(self.columns_)))
-        x.sum_duplicates()
-        x.data = (np.log(x.data) + 1) * self.idf_[x.indices]
-        row = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
-        norms = np.sqrt(np.bincount(row, weights=x.data.astype(np.float64) ** 2, minlength=x.shape[0]))
-        x.data /= norms[row].astype(np.float32)
-        return x
+        key_type = np.int32 if n * n_cols < 1 << 31 else np.int64
+        key = rows[kept].astype(key_type) * key_type(n_cols) + pos[kept]
+        key.sort()
+        first = np.ones(len(key), dtype=bool)
+        np.not_equal(key[1:], key[:-1], out=first[1:])
+        start = np.flatnonzero(first)
+        counts = np.diff(start, append=len(key)).astype(np.float32)
+        key = key[start]
+        row = key // n_cols
+        indices = (key - row * n_cols).astype(np.int32)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row, minlength=n), out=indptr[1:])
+        data = (np.log(counts) + 1) * self.idf_[indices]
+        norms = np.sqrt(np.bincount(row, weights=data.astype(np.float64) ** 2, minlength=n))
+        data /= norms[row].astype(np.float32)
+        return sparse.csr_matrix((data, indices, indptr), shape=(n, n_cols))
 
     def to_state(self) -> dict:
         return {"ngram_range": list(self.ngram_range), "min_df": self.min_df,
