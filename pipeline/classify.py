@@ -267,6 +267,96 @@ class SoftVote:
         return np.asarray(self.classes_)[self.predict_proba(x).argmax(axis=1)]
 
 
+class LinearScorer:
+    """Both models' probabilities from one sparse × dense product per weight dtype.
+
+    The focus model (logistic regression on the text columns) and the urgency model (logistic
+    regression, calibrated complement NB, or their soft vote, on text + fact columns) are all
+    linear in the same features. Their coefficients are stacked once, C-contiguous, with zero
+    rows for the fact columns the focus model does not see: a batch is one pass over its
+    nonzeros per weight dtype (two for the shipped model: float32 logistic regressions, float64
+    NB) instead of one per model, without scikit-learn's per-call input checks and its copy of
+    each transposed coefficient matrix. Each model's columns of the product sum the same terms
+    in the same order and dtype as scikit-learn's ``X @ coef.T`` (a zero weight adds exactly
+    nothing), and the link functions are scikit-learn's, so the probabilities are the same to
+    the bit (``tests/test_classify.py`` holds it to that).
+
+    ``build`` returns None for any other kind of model; ``Model`` then asks scikit-learn."""
+
+    def __init__(self, weights: dict, focus: tuple, urgency: list[tuple]):
+        self.weights = weights  # result dtype -> (n_features, n_columns) stacked coefficients
+        self.focus = focus  # (kind, dtype, column slice, parameters): see _head_proba
+        self.urgency = urgency  # the same per member of the vote
+
+    @classmethod
+    def build(cls, focus_clf, urgency_clf, n_text: int, n_features: int) -> "LinearScorer | None":
+        """From the focus model (on ``n_text`` columns) and the urgency model (on all
+        ``n_features``), or None when either is not a model this class computes."""
+        members = urgency_clf.members if isinstance(urgency_clf, SoftVote) else [urgency_clf]
+        heads = [_linear_head(m) for m in [focus_clf, *members]]
+        if any(h is None for h in heads) or [h[1].shape[1] for h in heads] != [n_text] + [n_features] * len(members):
+            return None
+        widths: dict[np.dtype, int] = {}
+        placed = []
+        for kind, coef, extra in heads:
+            dtype = np.result_type(np.float32, coef.dtype)  # what scipy computes X @ coef.T in
+            start = widths.get(dtype, 0)
+            widths[dtype] = start + coef.shape[0]
+            placed.append((kind, dtype, slice(start, start + coef.shape[0]), extra))
+        weights = {dtype: np.zeros((n_features, width), dtype=dtype) for dtype, width in widths.items()}
+        for (_, coef, _), (_, dtype, cols, _) in zip(heads, placed):
+            weights[dtype][:coef.shape[1], cols] = coef.T
+        return cls(weights, placed[0], placed[1:])
+
+    def predict_proba(self, x) -> tuple[np.ndarray, np.ndarray]:
+        """(focus, urgency) probabilities of the rows of ``x`` (float32 CSR, text + fact columns)."""
+        scores = {dtype: x @ w for dtype, w in self.weights.items()}
+        focus = _head_proba(self.focus, scores)
+        probas = [_head_proba(h, scores) for h in self.urgency]
+        return focus, (probas[0] if len(probas) == 1 else np.mean(probas, axis=0))
+
+
+def _linear_head(clf):
+    """(kind, coefficients, parameters) of a model ``LinearScorer`` can score, else None."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.naive_bayes import ComplementNB
+
+    if len(clf.classes_) < 3:
+        return None  # binary models take other paths in scikit-learn
+    if type(clf) is LogisticRegression:
+        if getattr(clf, "multi_class", "auto") not in ("auto", "deprecated", "multinomial") or clf.solver == "liblinear":
+            return None
+        return "softmax", clf.coef_, clf.intercept_
+    if type(clf) is CalibratedClassifierCV and len(clf.calibrated_classifiers_) == 1:
+        cal = clf.calibrated_classifiers_[0]
+        est = getattr(cal.estimator, "estimator", cal.estimator)  # FrozenEstimator holds the model
+        if (cal.method == "sigmoid" and type(est) is ComplementNB
+                and list(est.classes_) == list(cal.classes) == list(clf.classes_)):
+            return "cnb_sigmoid", est.feature_log_prob_, cal.calibrators
+    return None
+
+
+def _head_proba(head, scores: dict) -> np.ndarray:
+    """One model's probabilities from its columns of the stacked product, as scikit-learn
+    computes them from its own ``X @ coef.T``."""
+    from scipy.special import logsumexp
+    from sklearn.utils.extmath import softmax
+
+    kind, dtype, cols, extra = head
+    s = scores[dtype][:, cols]
+    if kind == "softmax":  # LogisticRegression.predict_proba, multinomial
+        return softmax(s + extra, copy=False)
+    # CalibratedClassifierCV(ComplementNB, method="sigmoid").predict_proba
+    nb = np.exp(s - np.atleast_2d(logsumexp(s, axis=1)).T)
+    proba = np.zeros(nb.shape)
+    for k, calibrator in enumerate(extra):
+        proba[:, k] = calibrator.predict(nb[:, k])
+    denominator = np.sum(proba, axis=1)[:, np.newaxis]
+    uniform = np.full_like(proba, 1 / proba.shape[1])
+    return np.divide(proba, denominator, out=uniform, where=denominator != 0)
+
+
 FAMILIES = ("logreg", "cnb", "svm", "vote")
 VOTE_MEMBERS = ("logreg", "cnb")  # the soft vote's members
 DEFAULT_FAMILIES = ("logreg", "cnb", "vote")  # svm: on request (slowest to calibrate, never best on dev)
@@ -377,8 +467,19 @@ class Model:
     def version(self) -> str:
         return self.card.get("version", "unsaved")
 
+    def scorer(self) -> LinearScorer | None:
+        """The stacked scorer of both models, built on first use (None: not linear models)."""
+        if "_scorer" not in self.__dict__:
+            n_text = self.featurizer.n_text_features
+            n = n_text + len(self.featurizer.facts.feature_names_)
+            self._scorer = LinearScorer.build(self.focus_clf, self.urgency_clf, n_text, n)
+        return self._scorer
+
     def predict_proba(self, inputs: list[Inputs]) -> tuple[np.ndarray, np.ndarray]:
+        scorer = self.scorer()
         x_focus, x_urg = self.featurizer.transform_both(inputs)
+        if scorer is not None and x_urg.dtype == np.float32:
+            return scorer.predict_proba(x_urg)
         return self.focus_clf.predict_proba(x_focus), self.urgency_clf.predict_proba(x_urg)
 
     def predict(self, inputs: list[Inputs], facts_list: list[Facts | None], received: list[datetime | None],
@@ -488,7 +589,9 @@ def load_model_dir(directory: Path) -> Model:
     from .screen import FlagModel
 
     flags = FlagModel.from_state(state["flags"]) if "flags" in state else None
-    return Model(Featurizer.from_state(state["featurizer"]), state["focus"], state["urgency"], card, flags)
+    model = Model(Featurizer.from_state(state["featurizer"]), state["focus"], state["urgency"], card, flags)
+    model.scorer()  # built now, like the featurizer's tables, for forked workers to share
+    return model
 
 
 def current_version(models_dir: Path) -> str | None:
