@@ -16,7 +16,7 @@ import platform
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import repeat
+from itertools import chain, repeat
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -156,23 +156,28 @@ class Featurizer:
         self.facts = DictVectorizer(dtype=np.float32)
         self.fact_weight = fact_weight
 
-    def _word_seqs(self, inputs: list[Inputs]):
-        """Word ids per report: whitespace dropped, numbers one word, unknown words 0.
-        Raw tokens are looked up in a cache (``_raw``) that already holds the answer for
-        almost every token, so each token costs one dict lookup."""
+    def _word_ids(self, inputs: list[Inputs]) -> tuple[np.ndarray, np.ndarray]:
+        """Word ids of the batch end to end, and how many per report: whitespace dropped,
+        numbers one word, unknown words 0. Raw tokens are looked up in a cache (``_raw``) that
+        already holds the answer for almost every token, so each token costs one dict lookup."""
         raw = self.__dict__.setdefault("_raw", {})
         vocab = self.vocabulary
-        out = []
-        for i in inputs:
-            ids = np.fromiter(map(raw.get, i.words, repeat(-2)), dtype=np.int64, count=len(i.words))
-            for k in np.flatnonzero(ids == -2):
-                w = i.words[k]
-                key = word_key(w)
-                ids[k] = -1 if key is None else vocab.get(key, 0)
-                if len(raw) < 300_000:
-                    raw[w] = int(ids[k])
-            out.append(ids[ids >= 0].astype(np.uint32))
-        return out
+        words = list(chain.from_iterable(i.words for i in inputs))
+        ids = np.fromiter(map(raw.get, words, repeat(-2)), dtype=np.int64, count=len(words))
+        for k in np.flatnonzero(ids == -2):
+            w = words[k]
+            key = word_key(w)
+            ids[k] = -1 if key is None else vocab.get(key, 0)
+            if len(raw) < 300_000:
+                raw[w] = int(ids[k])
+        kept = ids >= 0
+        report = np.repeat(np.arange(len(inputs)), [len(i.words) for i in inputs])
+        return ids[kept].astype(np.uint32), np.bincount(report[kept], minlength=len(inputs))
+
+    def _word_seqs(self, inputs: list[Inputs]) -> list[np.ndarray]:
+        """Word ids per report (see ``_word_ids``)."""
+        ids, lens = self._word_ids(inputs)
+        return np.split(ids, np.cumsum(lens)[:-1]) if len(inputs) else []
 
     def fit(self, inputs: list[Inputs]) -> "Featurizer":
         from .ngrams import code_points
@@ -199,12 +204,26 @@ class Featurizer:
 
     def transform_both(self, inputs: list[Inputs]):
         """(text columns, text + fact columns): what the focus and the urgency models see."""
-        from .ngrams import code_points, hstack_csr
+        from .ngrams import hstack_csr
 
-        text = hstack_csr([self.word.transform(self._word_seqs(inputs)),
-                           self.char.transform([code_points(i.chars) for i in inputs])])
-        facts = self.facts.transform([i.facts for i in inputs]) * self.fact_weight
+        word, char, facts = self._blocks(inputs)
+        text = hstack_csr([word, char])
         return text, hstack_csr([text, facts])
+
+    def transform_all(self, inputs: list[Inputs]):
+        """The text + fact columns alone (``transform_both``'s second matrix)."""
+        from .ngrams import hstack_csr
+
+        return hstack_csr(self._blocks(inputs))
+
+    def _blocks(self, inputs: list[Inputs]) -> list:
+        from .ngrams import code_points
+
+        chars = [i.chars for i in inputs]
+        lens = np.fromiter(map(len, chars), dtype=np.int64, count=len(chars))
+        return [self.word.transform_flat(*self._word_ids(inputs)),
+                self.char.transform_flat(code_points("".join(chars)), lens),
+                self.facts.transform([i.facts for i in inputs]) * self.fact_weight]
 
     def to_state(self) -> dict:
         """What is saved. The vocabulary goes as one array of terms (ordered by id), not as a
@@ -468,18 +487,21 @@ class Model:
         return self.card.get("version", "unsaved")
 
     def scorer(self) -> LinearScorer | None:
-        """The stacked scorer of both models, built on first use (None: not linear models)."""
+        """The stacked scorer of both models, built on first use (None: models it cannot
+        stack, or features that are not float32)."""
         if "_scorer" not in self.__dict__:
-            n_text = self.featurizer.n_text_features
-            n = n_text + len(self.featurizer.facts.feature_names_)
-            self._scorer = LinearScorer.build(self.focus_clf, self.urgency_clf, n_text, n)
+            feat = self.featurizer
+            n_text = feat.n_text_features
+            n = n_text + len(feat.facts.feature_names_)
+            self._scorer = (LinearScorer.build(self.focus_clf, self.urgency_clf, n_text, n)
+                            if np.dtype(feat.facts.dtype) == np.float32 else None)
         return self._scorer
 
     def predict_proba(self, inputs: list[Inputs]) -> tuple[np.ndarray, np.ndarray]:
         scorer = self.scorer()
+        if scorer is not None:
+            return scorer.predict_proba(self.featurizer.transform_all(inputs))
         x_focus, x_urg = self.featurizer.transform_both(inputs)
-        if scorer is not None and x_urg.dtype == np.float32:
-            return scorer.predict_proba(x_urg)
         return self.focus_clf.predict_proba(x_focus), self.urgency_clf.predict_proba(x_urg)
 
     def predict(self, inputs: list[Inputs], facts_list: list[Facts | None], received: list[datetime | None],
@@ -490,24 +512,26 @@ class Model:
         thr = config.classify.review_threshold
         thr_f = thr if thr >= 0 else float(self.card.get("review_threshold", {}).get("focus", 0.5))
         thr_u = thr if thr >= 0 else float(self.card.get("review_threshold", {}).get("urgency", 0.5))
-        names = load_labels().name
+        # A missed flash report is the worst error: flash wins from a lower probability
+        # (the threshold chosen on dev and kept in the card).
+        flash_thr = float(self.card.get("flash_threshold", 1.0))
+        flash = pu[:, uc.index("flash")] >= flash_thr if "flash" in uc else np.zeros(len(pu), dtype=bool)
+        # the batch's arrays once, not a numpy scalar per probability
+        pf_list, pu_list = pf.tolist(), pu.tolist()
+        focus_at, urgency_at = pf.argmax(axis=1).tolist(), pu.argmax(axis=1).tolist()
+        pf_max, pu_max = pf.max(axis=1), pu.max(axis=1)
         out = []
         for i, (facts, rec_at) in enumerate(zip(facts_list, received)):
-            focus_proba = {c: round(float(p), 4) for c, p in zip(fc, pf[i])}
-            urgency_proba = {c: round(float(p), 4) for c, p in zip(uc, pu[i])}
-            focus = fc[int(pf[i].argmax())]
-            model_urg = uc[int(pu[i].argmax())]
-            # A missed flash report is the worst error: flash wins from a lower probability
-            # (the threshold chosen on dev and kept in the card).
-            flash_thr = float(self.card.get("flash_threshold", 1.0))
-            if "flash" in uc and pu[i][uc.index("flash")] >= flash_thr:
-                model_urg = "flash"
+            focus_proba = {c: round(p, 4) for c, p in zip(fc, pf_list[i])}
+            urgency_proba = {c: round(p, 4) for c, p in zip(uc, pu_list[i])}
+            focus = fc[focus_at[i]]
+            model_urg = "flash" if flash[i] else uc[urgency_at[i]]
             urgency, reasons = decide_urgency(model_urg, urgency_proba, facts, rec_at, config, inputs[i].facts)
             review = []
-            if pf[i].max() < thr_f:
-                review.append(f"领域判断把握不大（最高概率{pf[i].max():.2f}，低于{thr_f:.2f}）")
-            if pu[i].max() < thr_u and urgency == model_urg:
-                review.append(f"紧急程度判断把握不大（最高概率{pu[i].max():.2f}，低于{thr_u:.2f}）")
+            if pf_max[i] < thr_f:
+                review.append(f"领域判断把握不大（最高概率{pf_max[i]:.2f}，低于{thr_f:.2f}）")
+            if pu_max[i] < thr_u and urgency == model_urg:
+                review.append(f"紧急程度判断把握不大（最高概率{pu_max[i]:.2f}，低于{thr_u:.2f}）")
             out.append(Prediction(focus, urgency, focus_proba, urgency_proba, model_urg, reasons,
                                   bool(review), review, self.version))
         return out

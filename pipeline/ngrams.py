@@ -44,9 +44,11 @@ class HashedTfidf:
         self.idf_: np.ndarray | None = None
 
     def _pairs(self, seqs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        lens = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
-        seq = np.concatenate(seqs).astype(np.uint64) if len(seqs) else np.empty(0, np.uint64)
-        doc = np.repeat(np.arange(len(seqs), dtype=np.int64), lens)
+        return self._flat_pairs(*flatten(seqs))
+
+    def _flat_pairs(self, seq: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        seq = seq.astype(np.uint64)
+        doc = np.repeat(np.arange(len(lens), dtype=np.int64), lens)
         rows, cols = [], []
         for n in range(self.ngram_range[0], self.ngram_range[1] + 1):
             r, c = _hash_ngrams(seq, doc, n)
@@ -82,13 +84,17 @@ class HashedTfidf:
         return len(self.columns_)
 
     def transform(self, seqs: Sequence[np.ndarray]):
-        """CSR over the kept buckets, each row's columns in order. Duplicates are counted by
-        one sort of (row, column) keys, int32 when they fit (half the work of scipy's COO
-        conversion, which sorts row by row)."""
+        """CSR over the kept buckets, each row's columns in order."""
+        return self.transform_flat(*flatten(seqs))
+
+    def transform_flat(self, seq: np.ndarray, lens: np.ndarray):
+        """``transform`` of the documents laid end to end in ``seq``, ``lens`` long each.
+        Duplicates are counted by one sort of (row, column) keys, int32 when they fit (half
+        the work of scipy's COO conversion, which sorts row by row)."""
         from scipy import sparse
 
-        n, n_cols = len(seqs), len(self.columns_)
-        rows, cols = self._pairs(seqs)
+        n, n_cols = len(lens), len(self.columns_)
+        rows, cols = self._flat_pairs(seq, lens)
         pos = self._remap()[cols]
         kept = pos >= 0
         key_type = np.int32 if n * n_cols < 1 << 31 else np.int64
@@ -120,6 +126,12 @@ class HashedTfidf:
         return obj
 
 
+def flatten(seqs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(the sequences laid end to end, their lengths)."""
+    lens = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+    return (np.concatenate(seqs) if len(seqs) else np.empty(0, np.uint64)), lens
+
+
 def code_points(text: str) -> np.ndarray:
     """The characters of ``text`` as an integer array."""
     return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
@@ -134,17 +146,17 @@ def hstack_csr(blocks: Sequence) -> "object":
     n = blocks[0].shape[0]
     lengths = [np.diff(b.indptr) for b in blocks]
     indptr = np.zeros(n + 1, dtype=np.int64)
-    indptr[1:] = np.cumsum(np.sum(lengths, axis=0))
+    np.cumsum(np.sum(lengths, axis=0), out=indptr[1:])
     nnz = int(indptr[-1])
     data = np.empty(nnz, dtype=np.result_type(*[b.dtype for b in blocks]))
     indices = np.empty(nnz, dtype=np.int32)
-    before = np.zeros(n, dtype=np.int64)  # entries of earlier blocks in each row
+    start = indptr[:-1].copy()  # where each row's entries of the next block go
     offset = 0
     for b, length in zip(blocks, lengths):
-        row = np.repeat(np.arange(n), length)
-        dest = indptr[:-1][row] + before[row] + (np.arange(b.nnz) - b.indptr[:-1][row])
+        # an entry moves by its row's output start minus its row's start in the block
+        dest = np.arange(b.nnz) + np.repeat(start - b.indptr[:-1], length)
         data[dest] = b.data
         indices[dest] = b.indices + offset
-        before += length
+        start += length
         offset += b.shape[1]
     return sparse.csr_matrix((data, indices, indptr), shape=(n, offset))

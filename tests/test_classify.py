@@ -273,7 +273,10 @@ def shipped_on_dev():
     from pipeline.train import prepare
 
     model = load_current(load_config())
-    x_focus, x_urg = model.featurizer.transform_both(prepare(load_split("dev")).inputs)
+    inputs = prepare(load_split("dev")).inputs
+    x_focus, x_urg = model.featurizer.transform_both(inputs)
+    x_all = model.featurizer.transform_all(inputs)
+    assert (x_all != x_urg).nnz == 0 and (x_all.indices == x_urg.indices).all()
     return model, x_focus, x_urg
 
 
