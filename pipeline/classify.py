@@ -16,7 +16,7 @@ import platform
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import repeat
+from itertools import chain, repeat
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -156,23 +156,28 @@ class Featurizer:
         self.facts = DictVectorizer(dtype=np.float32)
         self.fact_weight = fact_weight
 
-    def _word_seqs(self, inputs: list[Inputs]):
-        """Word ids per report: whitespace dropped, numbers one word, unknown words 0.
-        Raw tokens are looked up in a cache (``_raw``) that already holds the answer for
-        almost every token, so each token costs one dict lookup."""
+    def _word_ids(self, inputs: list[Inputs]) -> tuple[np.ndarray, np.ndarray]:
+        """Word ids of the batch end to end, and how many per report: whitespace dropped,
+        numbers one word, unknown words 0. Raw tokens are looked up in a cache (``_raw``) that
+        already holds the answer for almost every token, so each token costs one dict lookup."""
         raw = self.__dict__.setdefault("_raw", {})
         vocab = self.vocabulary
-        out = []
-        for i in inputs:
-            ids = np.fromiter(map(raw.get, i.words, repeat(-2)), dtype=np.int64, count=len(i.words))
-            for k in np.flatnonzero(ids == -2):
-                w = i.words[k]
-                key = word_key(w)
-                ids[k] = -1 if key is None else vocab.get(key, 0)
-                if len(raw) < 300_000:
-                    raw[w] = int(ids[k])
-            out.append(ids[ids >= 0].astype(np.uint32))
-        return out
+        words = list(chain.from_iterable(i.words for i in inputs))
+        ids = np.fromiter(map(raw.get, words, repeat(-2)), dtype=np.int64, count=len(words))
+        for k in np.flatnonzero(ids == -2):
+            w = words[k]
+            key = word_key(w)
+            ids[k] = -1 if key is None else vocab.get(key, 0)
+            if len(raw) < 300_000:
+                raw[w] = int(ids[k])
+        kept = ids >= 0
+        report = np.repeat(np.arange(len(inputs)), [len(i.words) for i in inputs])
+        return ids[kept].astype(np.uint32), np.bincount(report[kept], minlength=len(inputs))
+
+    def _word_seqs(self, inputs: list[Inputs]) -> list[np.ndarray]:
+        """Word ids per report (see ``_word_ids``)."""
+        ids, lens = self._word_ids(inputs)
+        return np.split(ids, np.cumsum(lens)[:-1]) if len(inputs) else []
 
     def fit(self, inputs: list[Inputs]) -> "Featurizer":
         from .ngrams import code_points
@@ -199,12 +204,26 @@ class Featurizer:
 
     def transform_both(self, inputs: list[Inputs]):
         """(text columns, text + fact columns): what the focus and the urgency models see."""
-        from .ngrams import code_points, hstack_csr
+        from .ngrams import hstack_csr
 
-        text = hstack_csr([self.word.transform(self._word_seqs(inputs)),
-                           self.char.transform([code_points(i.chars) for i in inputs])])
-        facts = self.facts.transform([i.facts for i in inputs]) * self.fact_weight
+        word, char, facts = self._blocks(inputs)
+        text = hstack_csr([word, char])
         return text, hstack_csr([text, facts])
+
+    def transform_all(self, inputs: list[Inputs]):
+        """The text + fact columns alone (``transform_both``'s second matrix)."""
+        from .ngrams import hstack_csr
+
+        return hstack_csr(self._blocks(inputs))
+
+    def _blocks(self, inputs: list[Inputs]) -> list:
+        from .ngrams import code_points
+
+        chars = [i.chars for i in inputs]
+        lens = np.fromiter(map(len, chars), dtype=np.int64, count=len(chars))
+        return [self.word.transform_flat(*self._word_ids(inputs)),
+                self.char.transform_flat(code_points("".join(chars)), lens),
+                self.facts.transform([i.facts for i in inputs]) * self.fact_weight]
 
     def to_state(self) -> dict:
         """What is saved. The vocabulary goes as one array of terms (ordered by id), not as a
@@ -265,6 +284,96 @@ class SoftVote:
 
     def predict(self, x) -> np.ndarray:
         return np.asarray(self.classes_)[self.predict_proba(x).argmax(axis=1)]
+
+
+class LinearScorer:
+    """Both models' probabilities from one sparse × dense product per weight dtype.
+
+    The focus model (logistic regression on the text columns) and the urgency model (logistic
+    regression, calibrated complement NB, or their soft vote, on text + fact columns) are all
+    linear in the same features. Their coefficients are stacked once, C-contiguous, with zero
+    rows for the fact columns the focus model does not see: a batch is one pass over its
+    nonzeros per weight dtype (two for the shipped model: float32 logistic regressions, float64
+    NB) instead of one per model, without scikit-learn's per-call input checks and its copy of
+    each transposed coefficient matrix. Each model's columns of the product sum the same terms
+    in the same order and dtype as scikit-learn's ``X @ coef.T`` (a zero weight adds exactly
+    nothing), and the link functions are scikit-learn's, so the probabilities are the same to
+    the bit (``tests/test_classify.py`` holds it to that).
+
+    ``build`` returns None for any other kind of model; ``Model`` then asks scikit-learn."""
+
+    def __init__(self, weights: dict, focus: tuple, urgency: list[tuple]):
+        self.weights = weights  # result dtype -> (n_features, n_columns) stacked coefficients
+        self.focus = focus  # (kind, dtype, column slice, parameters): see _head_proba
+        self.urgency = urgency  # the same per member of the vote
+
+    @classmethod
+    def build(cls, focus_clf, urgency_clf, n_text: int, n_features: int) -> "LinearScorer | None":
+        """From the focus model (on ``n_text`` columns) and the urgency model (on all
+        ``n_features``), or None when either is not a model this class computes."""
+        members = urgency_clf.members if isinstance(urgency_clf, SoftVote) else [urgency_clf]
+        heads = [_linear_head(m) for m in [focus_clf, *members]]
+        if any(h is None for h in heads) or [h[1].shape[1] for h in heads] != [n_text] + [n_features] * len(members):
+            return None
+        widths: dict[np.dtype, int] = {}
+        placed = []
+        for kind, coef, extra in heads:
+            dtype = np.result_type(np.float32, coef.dtype)  # what scipy computes X @ coef.T in
+            start = widths.get(dtype, 0)
+            widths[dtype] = start + coef.shape[0]
+            placed.append((kind, dtype, slice(start, start + coef.shape[0]), extra))
+        weights = {dtype: np.zeros((n_features, width), dtype=dtype) for dtype, width in widths.items()}
+        for (_, coef, _), (_, dtype, cols, _) in zip(heads, placed):
+            weights[dtype][:coef.shape[1], cols] = coef.T
+        return cls(weights, placed[0], placed[1:])
+
+    def predict_proba(self, x) -> tuple[np.ndarray, np.ndarray]:
+        """(focus, urgency) probabilities of the rows of ``x`` (float32 CSR, text + fact columns)."""
+        scores = {dtype: x @ w for dtype, w in self.weights.items()}
+        focus = _head_proba(self.focus, scores)
+        probas = [_head_proba(h, scores) for h in self.urgency]
+        return focus, (probas[0] if len(probas) == 1 else np.mean(probas, axis=0))
+
+
+def _linear_head(clf):
+    """(kind, coefficients, parameters) of a model ``LinearScorer`` can score, else None."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.naive_bayes import ComplementNB
+
+    if len(clf.classes_) < 3:
+        return None  # binary models take other paths in scikit-learn
+    if type(clf) is LogisticRegression:
+        if getattr(clf, "multi_class", "auto") not in ("auto", "deprecated", "multinomial") or clf.solver == "liblinear":
+            return None
+        return "softmax", clf.coef_, clf.intercept_
+    if type(clf) is CalibratedClassifierCV and len(clf.calibrated_classifiers_) == 1:
+        cal = clf.calibrated_classifiers_[0]
+        est = getattr(cal.estimator, "estimator", cal.estimator)  # FrozenEstimator holds the model
+        if (cal.method == "sigmoid" and type(est) is ComplementNB
+                and list(est.classes_) == list(cal.classes) == list(clf.classes_)):
+            return "cnb_sigmoid", est.feature_log_prob_, cal.calibrators
+    return None
+
+
+def _head_proba(head, scores: dict) -> np.ndarray:
+    """One model's probabilities from its columns of the stacked product, as scikit-learn
+    computes them from its own ``X @ coef.T``."""
+    from scipy.special import logsumexp
+    from sklearn.utils.extmath import softmax
+
+    kind, dtype, cols, extra = head
+    s = scores[dtype][:, cols]
+    if kind == "softmax":  # LogisticRegression.predict_proba, multinomial
+        return softmax(s + extra, copy=False)
+    # CalibratedClassifierCV(ComplementNB, method="sigmoid").predict_proba
+    nb = np.exp(s - np.atleast_2d(logsumexp(s, axis=1)).T)
+    proba = np.zeros(nb.shape)
+    for k, calibrator in enumerate(extra):
+        proba[:, k] = calibrator.predict(nb[:, k])
+    denominator = np.sum(proba, axis=1)[:, np.newaxis]
+    uniform = np.full_like(proba, 1 / proba.shape[1])
+    return np.divide(proba, denominator, out=uniform, where=denominator != 0)
 
 
 FAMILIES = ("logreg", "cnb", "svm", "vote")
@@ -377,7 +486,21 @@ class Model:
     def version(self) -> str:
         return self.card.get("version", "unsaved")
 
+    def scorer(self) -> LinearScorer | None:
+        """The stacked scorer of both models, built on first use (None: models it cannot
+        stack, or features that are not float32)."""
+        if "_scorer" not in self.__dict__:
+            feat = self.featurizer
+            n_text = feat.n_text_features
+            n = n_text + len(feat.facts.feature_names_)
+            self._scorer = (LinearScorer.build(self.focus_clf, self.urgency_clf, n_text, n)
+                            if np.dtype(feat.facts.dtype) == np.float32 else None)
+        return self._scorer
+
     def predict_proba(self, inputs: list[Inputs]) -> tuple[np.ndarray, np.ndarray]:
+        scorer = self.scorer()
+        if scorer is not None:
+            return scorer.predict_proba(self.featurizer.transform_all(inputs))
         x_focus, x_urg = self.featurizer.transform_both(inputs)
         return self.focus_clf.predict_proba(x_focus), self.urgency_clf.predict_proba(x_urg)
 
@@ -389,24 +512,26 @@ class Model:
         thr = config.classify.review_threshold
         thr_f = thr if thr >= 0 else float(self.card.get("review_threshold", {}).get("focus", 0.5))
         thr_u = thr if thr >= 0 else float(self.card.get("review_threshold", {}).get("urgency", 0.5))
-        names = load_labels().name
+        # A missed flash report is the worst error: flash wins from a lower probability
+        # (the threshold chosen on dev and kept in the card).
+        flash_thr = float(self.card.get("flash_threshold", 1.0))
+        flash = pu[:, uc.index("flash")] >= flash_thr if "flash" in uc else np.zeros(len(pu), dtype=bool)
+        # the batch's arrays once, not a numpy scalar per probability
+        pf_list, pu_list = pf.tolist(), pu.tolist()
+        focus_at, urgency_at = pf.argmax(axis=1).tolist(), pu.argmax(axis=1).tolist()
+        pf_max, pu_max = pf.max(axis=1), pu.max(axis=1)
         out = []
         for i, (facts, rec_at) in enumerate(zip(facts_list, received)):
-            focus_proba = {c: round(float(p), 4) for c, p in zip(fc, pf[i])}
-            urgency_proba = {c: round(float(p), 4) for c, p in zip(uc, pu[i])}
-            focus = fc[int(pf[i].argmax())]
-            model_urg = uc[int(pu[i].argmax())]
-            # A missed flash report is the worst error: flash wins from a lower probability
-            # (the threshold chosen on dev and kept in the card).
-            flash_thr = float(self.card.get("flash_threshold", 1.0))
-            if "flash" in uc and pu[i][uc.index("flash")] >= flash_thr:
-                model_urg = "flash"
+            focus_proba = {c: round(p, 4) for c, p in zip(fc, pf_list[i])}
+            urgency_proba = {c: round(p, 4) for c, p in zip(uc, pu_list[i])}
+            focus = fc[focus_at[i]]
+            model_urg = "flash" if flash[i] else uc[urgency_at[i]]
             urgency, reasons = decide_urgency(model_urg, urgency_proba, facts, rec_at, config, inputs[i].facts)
             review = []
-            if pf[i].max() < thr_f:
-                review.append(f"领域判断把握不大（最高概率{pf[i].max():.2f}，低于{thr_f:.2f}）")
-            if pu[i].max() < thr_u and urgency == model_urg:
-                review.append(f"紧急程度判断把握不大（最高概率{pu[i].max():.2f}，低于{thr_u:.2f}）")
+            if pf_max[i] < thr_f:
+                review.append(f"领域判断把握不大（最高概率{pf_max[i]:.2f}，低于{thr_f:.2f}）")
+            if pu_max[i] < thr_u and urgency == model_urg:
+                review.append(f"紧急程度判断把握不大（最高概率{pu_max[i]:.2f}，低于{thr_u:.2f}）")
             out.append(Prediction(focus, urgency, focus_proba, urgency_proba, model_urg, reasons,
                                   bool(review), review, self.version))
         return out
@@ -488,7 +613,9 @@ def load_model_dir(directory: Path) -> Model:
     from .screen import FlagModel
 
     flags = FlagModel.from_state(state["flags"]) if "flags" in state else None
-    return Model(Featurizer.from_state(state["featurizer"]), state["focus"], state["urgency"], card, flags)
+    model = Model(Featurizer.from_state(state["featurizer"]), state["focus"], state["urgency"], card, flags)
+    model.scorer()  # built now, like the featurizer's tables, for forked workers to share
+    return model
 
 
 def current_version(models_dir: Path) -> str | None:

@@ -44,9 +44,11 @@ class HashedTfidf:
         self.idf_: np.ndarray | None = None
 
     def _pairs(self, seqs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        lens = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
-        seq = np.concatenate(seqs).astype(np.uint64) if len(seqs) else np.empty(0, np.uint64)
-        doc = np.repeat(np.arange(len(seqs), dtype=np.int64), lens)
+        return self._flat_pairs(*flatten(seqs))
+
+    def _flat_pairs(self, seq: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        seq = seq.astype(np.uint64)
+        doc = np.repeat(np.arange(len(lens), dtype=np.int64), lens)
         rows, cols = [], []
         for n in range(self.ngram_range[0], self.ngram_range[1] + 1):
             r, c = _hash_ngrams(seq, doc, n)
@@ -82,19 +84,35 @@ class HashedTfidf:
         return len(self.columns_)
 
     def transform(self, seqs: Sequence[np.ndarray]):
+        """CSR over the kept buckets, each row's columns in order."""
+        return self.transform_flat(*flatten(seqs))
+
+    def transform_flat(self, seq: np.ndarray, lens: np.ndarray):
+        """``transform`` of the documents laid end to end in ``seq``, ``lens`` long each.
+        Duplicates are counted by one sort of (row, column) keys, int32 when they fit (half
+        the work of scipy's COO conversion, which sorts row by row)."""
         from scipy import sparse
 
-        rows, cols = self._pairs(seqs)
+        n, n_cols = len(lens), len(self.columns_)
+        rows, cols = self._flat_pairs(seq, lens)
         pos = self._remap()[cols]
         kept = pos >= 0
-        x = sparse.csr_matrix((np.ones(int(kept.sum()), dtype=np.float32), (rows[kept], pos[kept])),
-                              shape=(len(seqs), len(self.columns_)))
-        x.sum_duplicates()
-        x.data = (np.log(x.data) + 1) * self.idf_[x.indices]
-        row = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
-        norms = np.sqrt(np.bincount(row, weights=x.data.astype(np.float64) ** 2, minlength=x.shape[0]))
-        x.data /= norms[row].astype(np.float32)
-        return x
+        key_type = np.int32 if n * n_cols < 1 << 31 else np.int64
+        key = rows[kept].astype(key_type) * key_type(n_cols) + pos[kept]
+        key.sort()
+        first = np.ones(len(key), dtype=bool)
+        np.not_equal(key[1:], key[:-1], out=first[1:])
+        start = np.flatnonzero(first)
+        counts = np.diff(start, append=len(key)).astype(np.float32)
+        key = key[start]
+        row = key // n_cols
+        indices = (key - row * n_cols).astype(np.int32)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row, minlength=n), out=indptr[1:])
+        data = (np.log(counts) + 1) * self.idf_[indices]
+        norms = np.sqrt(np.bincount(row, weights=data.astype(np.float64) ** 2, minlength=n))
+        data /= norms[row].astype(np.float32)
+        return sparse.csr_matrix((data, indices, indptr), shape=(n, n_cols))
 
     def to_state(self) -> dict:
         return {"ngram_range": list(self.ngram_range), "min_df": self.min_df,
@@ -106,6 +124,12 @@ class HashedTfidf:
         obj.columns_ = np.asarray(state["columns"], dtype=np.int64)
         obj.idf_ = np.asarray(state["idf"], dtype=np.float32)
         return obj
+
+
+def flatten(seqs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(the sequences laid end to end, their lengths)."""
+    lens = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+    return (np.concatenate(seqs) if len(seqs) else np.empty(0, np.uint64)), lens
 
 
 def code_points(text: str) -> np.ndarray:
@@ -122,17 +146,17 @@ def hstack_csr(blocks: Sequence) -> "object":
     n = blocks[0].shape[0]
     lengths = [np.diff(b.indptr) for b in blocks]
     indptr = np.zeros(n + 1, dtype=np.int64)
-    indptr[1:] = np.cumsum(np.sum(lengths, axis=0))
+    np.cumsum(np.sum(lengths, axis=0), out=indptr[1:])
     nnz = int(indptr[-1])
     data = np.empty(nnz, dtype=np.result_type(*[b.dtype for b in blocks]))
     indices = np.empty(nnz, dtype=np.int32)
-    before = np.zeros(n, dtype=np.int64)  # entries of earlier blocks in each row
+    start = indptr[:-1].copy()  # where each row's entries of the next block go
     offset = 0
     for b, length in zip(blocks, lengths):
-        row = np.repeat(np.arange(n), length)
-        dest = indptr[:-1][row] + before[row] + (np.arange(b.nnz) - b.indptr[:-1][row])
+        # an entry moves by its row's output start minus its row's start in the block
+        dest = np.arange(b.nnz) + np.repeat(start - b.indptr[:-1], length)
         data[dest] = b.data
         indices[dest] = b.indices + offset
-        before += length
+        start += length
         offset += b.shape[1]
     return sparse.csr_matrix((data, indices, indptr), shape=(n, offset))

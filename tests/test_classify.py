@@ -265,3 +265,48 @@ def test_override_thresholds_come_from_the_config(tmp_path):
     assert decide_urgency("urgent", {"urgent": 0.8}, Facts(serious=2, event_time=recent), RECEIVED, config, {})[0] == "urgent"
     urgency, reasons = decide_urgency("urgent", {"urgent": 0.8}, Facts(crowd=120, event_time=recent), RECEIVED, config, {})
     assert urgency == "flash" and "群体性聚集120人（100人以上）" in reasons[-1]
+
+
+@pytest.fixture(scope="module")
+def shipped_on_dev():
+    """The shipped model and its feature matrices on the dev split."""
+    from pipeline.train import prepare
+
+    model = load_current(load_config())
+    inputs = prepare(load_split("dev")).inputs
+    x_focus, x_urg = model.featurizer.transform_both(inputs)
+    x_all = model.featurizer.transform_all(inputs)
+    assert (x_all != x_urg).nnz == 0 and (x_all.indices == x_urg.indices).all()
+    return model, x_focus, x_urg
+
+
+def test_stacked_scorer_gives_scikit_learns_probabilities_to_the_bit(shipped_on_dev):
+    import numpy as np
+
+    from pipeline.classify import LinearScorer, SoftVote
+
+    model, x_focus, x_urg = shipped_on_dev
+    pf, pu = model.focus_clf.predict_proba(x_focus), model.urgency_clf.predict_proba(x_urg)
+    assert isinstance(model.scorer(), LinearScorer)
+    sf, su = model.scorer().predict_proba(x_urg)
+    assert sf.dtype == pf.dtype and su.dtype == pu.dtype
+    assert np.array_equal(sf, pf) and np.array_equal(su, pu)
+    # each member of the vote alone, as a model trained with that family would be
+    for member in model.urgency_clf.members:
+        scorer = LinearScorer.build(model.focus_clf, member, x_focus.shape[1], x_urg.shape[1])
+        assert np.array_equal(scorer.predict_proba(x_urg)[1], member.predict_proba(x_urg))
+    assert isinstance(model.urgency_clf, SoftVote)
+
+
+def test_scorer_declines_models_it_cannot_stack(shipped_on_dev):
+    from sklearn.svm import LinearSVC
+
+    from pipeline.classify import LinearScorer, make_estimator
+
+    model, x_focus, x_urg = shipped_on_dev
+    svm = make_estimator("svm", 0)
+    assert isinstance(svm.estimator, LinearSVC)
+    y = [model.urgency_clf.classes_[i % 3] for i in range(x_urg.shape[0])]
+    assert LinearScorer.build(model.focus_clf, svm.fit(x_urg, y), x_focus.shape[1], x_urg.shape[1]) is None
+    # a focus model that sees other columns than the text ones is not stacked either
+    assert LinearScorer.build(model.urgency_clf.members[0], model.urgency_clf, x_focus.shape[1], x_urg.shape[1]) is None

@@ -55,3 +55,22 @@ def test_pipeline_rebuilds_from_its_config(tmp_path):
     assert [t.text for t in again(TEXTS[1])] == [t.text for t in nlp(TEXTS[1])]
     cfg_nlp = spacy.blank("zh", config={"nlp": {"tokenizer": dict(nlp.config["nlp"]["tokenizer"])}})
     assert [t.text for t in cfg_nlp(TEXTS[0])] == [t.text for t in nlp(TEXTS[0])]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_tokenizer_doc_equals_a_doc_built_from_the_words(text):
+    """The lexeme-id cache gives the very Doc that ``Doc(vocab, words=...)`` gives, for new
+    and for cached words, and starts again when the vocab is replaced."""
+    from spacy.tokens import Doc
+
+    nlp = build_nlp(load_config())
+    tok = nlp.tokenizer
+    words = tok.segmenter.cut(text)
+    for _ in range(2):  # the first pass adds new lexemes, the second reads the cache
+        doc = tok(text)
+        ref = Doc(nlp.vocab, words=words, spaces=[False] * len(words))
+        attrs = ["ORTH", "NORM", "LOWER", "SHAPE", "LIKE_NUM", "IS_DIGIT", "IS_PUNCT", "IS_SPACE", "IDX"]
+        assert [t.text for t in doc] == words and doc.text == ref.text
+        assert (doc.to_array(attrs) == ref.to_array(attrs)).all()
+    tok.vocab = spacy.blank("zh").vocab
+    assert [t.text for t in tok(text)] == words
