@@ -17,6 +17,8 @@ Statuses: ``open`` → ``claimed`` (by one editor, until ``[queue] claim_minutes
 
 from __future__ import annotations
 
+import bisect
+import functools
 import hashlib
 import json
 import os
@@ -27,6 +29,7 @@ import statistics
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from collections import OrderedDict
 from pathlib import Path
 from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
@@ -167,6 +170,10 @@ MIGRATIONS: list[list[str]] = [
         """CREATE TRIGGER labels_no_delete BEFORE DELETE ON labels
            BEGIN SELECT RAISE(ABORT, 'labels are append-only'); END""",
     ],
+    [  # 2: the open events a new report may join are found in the index alone (both window bounds)
+        "CREATE INDEX events_window ON events (status, focus, last_utc, first_utc)",
+        "DROP INDEX events_open",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -234,6 +241,85 @@ def _loads(s):
     return json.loads(s) if s else None
 
 
+# json.dumps(x, ensure_ascii=False) builds a new encoder on every call; this one is shared.
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+
+
+@functools.lru_cache(maxsize=4096)
+def _places(stored: str) -> tuple[str, ...]:
+    """An event's stored place list, parsed (read for every candidate event of every report)."""
+    return tuple(json.loads(stored))
+
+
+class _Thread:
+    """What the queue keeps in memory about one event between inserts (see ``ThreadCache``)."""
+
+    __slots__ = ("recent", "members", "members_bytes", "size")
+
+    def __init__(self):
+        # [(received_utc, rowid), thread text or its signature] of the latest reports, latest first
+        self.recent: list | None = None
+        # (received_utc, id, received_at, casualty facts) of every report, in thread order; set
+        # once every adjacent pair was compared for rising casualties
+        self.members: list | None = None
+        self.members_bytes = 0
+        self.size = 0
+
+    def add_member(self, i: int, member: tuple) -> None:
+        self.members.insert(i, member)
+        self.members_bytes += 300 + (0 if member[3] is None else 400 + 300 * len(member[3]["evidence"]))
+
+
+class ThreadCache:
+    """The event threads a process has recently linked reports to: the thread texts (as
+    signatures once compared) of each event's latest reports and the casualty facts of all
+    its reports. It saves re-reading and re-shingling those texts, and re-comparing every
+    adjacent pair of the thread, on each new report.
+
+    It is only a cache: an event not in it is read from the database. It is valid while no
+    other connection has committed (``PRAGMA data_version``) and this one made no other write
+    (a rescore may change facts); otherwise it is dropped. Its size is bounded in bytes,
+    least recently used events going first."""
+
+    def __init__(self, max_bytes: int = 40 << 20):
+        self.max_bytes = max_bytes
+        self.version: int | None = None  # data_version while valid
+        self._events: "OrderedDict[str, _Thread]" = OrderedDict()
+        self._bytes = 0
+
+    def begin(self, version: int) -> None:
+        """Start a write transaction that sees ``version``; drop everything if stale."""
+        if version != self.version:
+            self.clear()
+        self.version = None  # invalid until the transaction commits
+
+    def clear(self) -> None:
+        self._events.clear()
+        self._bytes = 0
+        self.version = None
+
+    def get(self, event_id: str) -> _Thread:
+        th = self._events.get(event_id)
+        if th is None:
+            th = self._events[event_id] = _Thread()
+        else:
+            self._events.move_to_end(event_id)
+        return th
+
+    def resize(self, event_id: str, th: _Thread) -> None:
+        """Account for a change in what ``th`` holds, then evict down to the budget."""
+        if self._events.get(event_id) is not th:
+            return  # evicted meanwhile
+        size = 200 + th.members_bytes
+        for _, sig in th.recent or ():
+            size += 2 * len(sig) + 100 if isinstance(sig, str) else sig.nbytes + 200
+        self._bytes += size - th.size
+        th.size = size
+        while self._bytes > self.max_bytes and len(self._events) > 1:
+            _, old = self._events.popitem(last=False)
+            self._bytes -= old.size
+
+
 class Queue:
     """The editors' queue in one SQLite file. Not shared between threads; open one per process
     (or per thread): SQLite serialises the writers."""
@@ -252,6 +338,7 @@ class Queue:
         except sqlite3.Error as exc:
             raise QueueError(f"无法打开队列数据库 {self.path}：{exc}") from None
         self._conn.row_factory = sqlite3.Row
+        self._threads = ThreadCache()
         try:
             self._retry(lambda: self._conn.execute("PRAGMA journal_mode = WAL").fetchone())
             self._conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable across process crashes
@@ -292,9 +379,13 @@ class Queue:
             except sqlite3.DatabaseError as exc:
                 raise QueueError(f"队列数据库 {self.path} 无法使用：{exc}") from None
 
-    def _tx(self, fn, write: bool = True):
+    def _tx(self, fn, write: bool = True, keeps_threads: bool = False):
         """Run ``fn(conn)`` in one transaction (``BEGIN IMMEDIATE`` for writes), retried as a
-        whole while the database is locked; rolled back on any error."""
+        whole while the database is locked; rolled back on any error. A write drops the
+        thread cache unless ``keeps_threads`` (the adding path, which keeps it current)."""
+        if write and not keeps_threads:
+            self._threads.clear()
+
         def attempt():
             self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
@@ -338,7 +429,7 @@ class Queue:
     @staticmethod
     def _log(c, item_id: str, at: str, actor: str, action: str, detail: dict | None = None) -> None:
         c.execute("INSERT INTO history (item_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)",
-                  (item_id, at, actor, action, json.dumps(detail or {}, ensure_ascii=False)))
+                  (item_id, at, actor, action, _dumps(detail or {})))
 
     @staticmethod
     def _row(c, item_id: str) -> sqlite3.Row:
@@ -365,7 +456,17 @@ class Queue:
         if not items:
             return []
         now = self._now()
-        return self._tx(lambda c: [self._add_one(c, item, now) for item in items])
+        seen: list[int] = []
+
+        def tx(c):
+            version = c.execute("PRAGMA data_version").fetchone()[0]
+            self._threads.begin(version)
+            results = [self._add_one(c, item, now) for item in items]
+            seen.append(version)
+            return results
+        results = self._tx(tx, keeps_threads=True)
+        self._threads.version = seen[-1]  # committed: the cache matches the database
+        return results
 
     def _add_one(self, c, item, now: datetime) -> AddResult:
         rec = dict(getattr(item, "record", item))
@@ -381,109 +482,172 @@ class Queue:
             extra["event_given"] = rec["event"]
         original = (rec.get("original") if rec.get("original") is not None else rec["text"])
 
-        rows = c.execute("SELECT id, content_hash, event_id, base_priority FROM items "
+        rows = c.execute("SELECT id, content_hash, event_id, base_priority, received_utc FROM items "
                          "WHERE id = ? OR content_hash = ?", (rec["id"], chash)).fetchall()
         if rows:
-            return self._existing(c, rows, rec["id"], chash, now)
-        event_id, similarity = self._link(c, rec, received, now)
+            return self._existing(rows, rec["id"], chash, now)
+        at, queued = utc_text(received), utc_text(now)
+        received_at = received.isoformat(timespec="seconds")
+        title = rec.get("title") or ""
+        event_id, similarity, mine = self._link(c, rec, received, at, now)
+        facts = rec.get("facts") or {}
         cur = c.execute(
             """INSERT INTO items (id, content_hash, source, unit, title, received_at, received_utc, queued_at,
                    original, text, facts, severity, signals, prediction, extra, focus, urgency, flags,
                    model_version, delay_minutes, event_id, base_priority, priority_parts, status, updated_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)
                ON CONFLICT DO NOTHING""",
-            (rec["id"], chash, rec.get("source") or "", rec.get("unit") or "", rec.get("title") or "",
-             received.isoformat(timespec="seconds"), utc_text(received), utc_text(now),
-             original.encode("utf-8", "surrogatepass"), rec["text"],
-             json.dumps(rec.get("facts") or {}, ensure_ascii=False),
-             json.dumps(rec.get("severity") or {"grade": None, "reasons": []}, ensure_ascii=False),
-             json.dumps(rec.get("signals") or [], ensure_ascii=False),
-             json.dumps(prediction, ensure_ascii=False), json.dumps(extra, ensure_ascii=False),
+            (rec["id"], chash, rec.get("source") or "", rec.get("unit") or "", title,
+             received_at, at, queued, original.encode("utf-8", "surrogatepass"), rec["text"],
+             _dumps(facts), _dumps(rec.get("severity") or {"grade": None, "reasons": []}),
+             _dumps(rec.get("signals") or []), _dumps(prediction), _dumps(extra),
              rec.get("focus"), rec.get("urgency") or "routine",
-             json.dumps(prediction["flags"], ensure_ascii=False), rec.get("model_version"),
+             _dumps(prediction["flags"]), rec.get("model_version"),
              route.report_delay_minutes(rec), event_id, base,
-             json.dumps([p.to_dict() for p in parts], ensure_ascii=False), utc_text(now)))
+             _dumps([p.to_dict() for p in parts]), queued))
         if cur.rowcount == 0:  # cannot happen under the write lock; kept as a guard
             return AddResult("exists", rec["id"], event_id, None)
         detail = {"event": event_id, "priority": priority, "model_version": rec.get("model_version")}
         if similarity is not None:
             detail["similarity"] = round(similarity, 3)
-        self._log(c, rec["id"], utc_text(now), "system", "queued", detail)
-        self._thread_signals(c, event_id, now)
+        self._log(c, rec["id"], queued, "system", "queued", detail)
+        # The thread text compared with later reports is the stored one (title as stored).
+        text = f"{title}\n{rec['text']}"
+        if mine is None or text != f"{rec.get('title', '')}\n{rec.get('text', '')}":
+            mine = text  # shingled when first compared
+        self._joined(event_id, (at, cur.lastrowid), mine)
+        self._thread_signals(c, event_id, (at, rec["id"], received_at, route.casualty_facts(facts)), now)
         return AddResult("new", rec["id"], event_id, priority)
 
-    def _existing(self, c, rows, rid: str, chash: str, now: datetime) -> AddResult:
+    def _existing(self, rows, rid: str, chash: str, now: datetime) -> AddResult:
         same_id = next((r for r in rows if r["id"] == rid), None)
         row = same_id or rows[0]
         if same_id is not None and same_id["content_hash"] != chash:
             return AddResult("conflict", rid, same_id["event_id"], None)
-        received = from_utc_text(c.execute("SELECT received_utc FROM items WHERE id = ?",
-                                                    (row["id"],)).fetchone()[0])
-        waiting = route.waiting_part(received, now, self.config).points
+        waiting = route.waiting_part(from_utc_text(row["received_utc"]), now, self.config).points
         return AddResult("exists", row["id"], row["event_id"], round(row["base_priority"] + waiting, 1))
 
-    def _link(self, c, rec: dict, received: datetime, now: datetime) -> tuple[str, float | None]:
-        """The event this report belongs to (joined, or opened for it), and the similarity."""
+    def _link(self, c, rec: dict, received: datetime, at: str, now: datetime):
+        """The event this report belongs to (joined, or opened for it), the similarity, and the
+        report's thread signature when it was computed."""
         facts = rec.get("facts") or {}
         place, places = route.places_of(facts)
         final = route.is_final(rec.get("title", ""), rec.get("text", ""))
-        at = utc_text(received)
-        event_id, similarity = rec.get("event"), None
+        event_id, similarity, mine = rec.get("event"), None, None
         if not event_id and places:
             window = timedelta(hours=self.config.queue.thread_window_hours)
+            # In the order of the first schema's index, (last_utc, rowid): the first of equals wins.
             rows = c.execute("SELECT id, place, places, last_utc FROM events WHERE status = 'open' AND focus IS ? "
-                             "AND last_utc >= ? AND first_utc <= ?",
+                             "AND last_utc >= ? AND first_utc <= ? ORDER BY last_utc, rowid",
                              (rec.get("focus"), utc_text(received - window), utc_text(received + window))).fetchall()
             candidates = []
             for r in rows:
-                theirs = json.loads(r["places"])
-                if not route.places_overlap(place, places, r["place"], theirs):
-                    continue
-                texts = [f"{t['title']}\n{t['text']}" for t in c.execute(
-                    "SELECT title, text FROM items WHERE event_id = ? ORDER BY received_utc DESC LIMIT ?",
-                    (r["id"], THREAD_TEXTS))]
-                candidates.append(route.Candidate(r["id"], r["place"], theirs, texts, r["last_utc"]))
-            chosen = route.choose_event(rec, candidates, self.config)
-            if chosen:
-                event_id, similarity = chosen
+                theirs = _places(r["places"])
+                if route.places_overlap(place, places, r["place"], theirs):
+                    candidates.append(route.Candidate(r["id"], r["place"], list(theirs),
+                                                      self._recent_signatures(c, r["id"]), r["last_utc"]))
+            if candidates:
+                mine = route.compact_signature(f"{rec.get('title', '')}\n{rec.get('text', '')}")
+                chosen = route.choose_event(rec, candidates, self.config, mine)
+                if chosen:
+                    event_id, similarity = chosen
         if not event_id:
             event_id = f"ev-{rec['id']}"
         row = c.execute("SELECT places, first_utc, last_utc FROM events WHERE id = ?", (event_id,)).fetchone()
         if row is None:
             c.execute("INSERT INTO events (id, focus, place, places, first_utc, last_utc, status, created_at) "
                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                      (event_id, rec.get("focus"), place, json.dumps(places, ensure_ascii=False), at, at,
+                      (event_id, rec.get("focus"), place, _dumps(places), at, at,
                        "closed" if final else "open", utc_text(now)))
+            th = self._threads.get(event_id)  # a new event: nothing of it can be stale
+            th.recent, th.members = [], []
         else:
             merged = list(dict.fromkeys(json.loads(row["places"]) + places))
             c.execute("UPDATE events SET places = ?, first_utc = MIN(first_utc, ?), last_utc = MAX(last_utc, ?), "
                       "status = CASE WHEN ? THEN 'closed' ELSE status END WHERE id = ?",
-                      (json.dumps(merged, ensure_ascii=False), at, at, final, event_id))
-        return event_id, similarity
+                      (_dumps(merged), at, at, final, event_id))
+        return event_id, similarity, mine
 
-    def _thread_signals(self, c, event_id: str, now: datetime) -> None:
+    def _recent_signatures(self, c, event_id: str) -> list:
+        """The signatures of the thread texts of the event's latest ``THREAD_TEXTS`` reports."""
+        th = self._threads.get(event_id)
+        if th.recent is None:
+            # The order an index scan of items_event gives: received_utc, then rowid, latest first.
+            th.recent = [[(r[0], r[1]), f"{r[2]}\n{r[3]}"] for r in c.execute(
+                "SELECT received_utc, rowid, title, text FROM items WHERE event_id = ? "
+                "ORDER BY received_utc DESC, rowid DESC LIMIT ?", (event_id, THREAD_TEXTS))]
+        changed = False
+        for entry in th.recent:
+            if isinstance(entry[1], str):
+                entry[1] = route.compact_signature(entry[1])
+                changed = True
+        if changed:
+            self._threads.resize(event_id, th)
+        return [sig for _, sig in th.recent]
+
+    def _joined(self, event_id: str, key: tuple, text_or_signature) -> None:
+        """Keep the cached latest reports of an event current after a report joined it."""
+        th = self._threads.get(event_id)
+        if th.recent is None:
+            return  # read from the database when first needed
+        th.recent.append([key, text_or_signature])
+        th.recent.sort(key=lambda e: e[0], reverse=True)
+        del th.recent[THREAD_TEXTS:]
+        self._threads.resize(event_id, th)
+
+    def _thread_signals(self, c, event_id: str, new: tuple, now: datetime) -> None:
         """Give each report of the thread whose casualty counts the next report raises a
-        ``concealment.thread_rising`` signal (once)."""
-        members = c.execute("SELECT id, received_at, facts, signals FROM items WHERE event_id = ? "
-                            "ORDER BY received_utc, id", (event_id,)).fetchall()
-        for a, b in zip(members, members[1:]):
-            later = {"id": b["id"], "facts": json.loads(b["facts"])}
-            when = self._received(b["received_at"]).astimezone(self.tz).strftime("%m月%d日%H:%M")
-            found = route.rising_casualties({"facts": json.loads(a["facts"])}, later, when)
-            have = json.loads(a["signals"])
-            new = [s for s in found if s not in have]
-            if not new:
-                continue
-            row = self._row(c, a["id"])
-            pred = json.loads(row["prediction"])
-            if "concealment" not in pred["flags"]:
-                pred["flags"] = route_flag_order(pred["flags"] + ["concealment"])
-            c.execute("UPDATE items SET signals = ?, prediction = ? WHERE id = ?",
-                      (json.dumps(have + new, ensure_ascii=False), json.dumps(pred, ensure_ascii=False), a["id"]))
-            self._refresh(c, a["id"], now)
-            for s in new:
-                self._log(c, a["id"], utc_text(now), "system", "signal",
-                          {"rule": s["rule"], "message": s["message"], "by": b["id"]})
+        ``concealment.thread_rising`` signal (once).
+
+        ``new`` is the report just added: (received_utc, id, received_at, casualty facts).
+        The first time in a cache's life, every adjacent pair of the thread is compared (an
+        earlier process or a rescore may have left pairs unchecked); after that only the two
+        pairs the new report forms, since no other pair changed."""
+        th = self._threads.get(event_id)
+        if th.members is None:
+            rows = c.execute("SELECT id, received_at, received_utc, facts, signals FROM items "
+                             "WHERE event_id = ? ORDER BY received_utc, id", (event_id,)).fetchall()
+            th.members = []
+            for r in rows:
+                th.add_member(len(th.members), (r["received_utc"], r["id"], r["received_at"],
+                                                route.casualty_facts(json.loads(r["facts"]))))
+            for (a, b), row in zip(zip(th.members, th.members[1:]), rows):
+                self._rising(c, a, b, now, row["signals"])
+        else:
+            i = bisect.bisect(th.members, new[:2], key=lambda m: m[:2])
+            if i:
+                self._rising(c, th.members[i - 1], new, now)
+            if i < len(th.members):
+                self._rising(c, new, th.members[i], now)
+            th.add_member(i, new)
+        self._threads.resize(event_id, th)
+
+    def _rising(self, c, earlier: tuple, later: tuple, now: datetime, earlier_signals: str | None = None) -> None:
+        """Add the rising-casualty signals the later report (a thread member tuple) gives the
+        earlier one, if new."""
+        if earlier[3] is None or later[3] is None:
+            return
+        earlier_id, later_id = earlier[1], later[1]
+        when = self._received(later[2]).astimezone(self.tz).strftime("%m月%d日%H:%M")
+        found = route.rising_casualties({"facts": earlier[3]}, {"id": later_id, "facts": later[3]}, when)
+        if not found:
+            return
+        if earlier_signals is None:
+            earlier_signals = c.execute("SELECT signals FROM items WHERE id = ?", (earlier_id,)).fetchone()[0]
+        have = json.loads(earlier_signals)
+        new = [s for s in found if s not in have]
+        if not new:
+            return
+        row = self._row(c, earlier_id)
+        pred = json.loads(row["prediction"])
+        if "concealment" not in pred["flags"]:
+            pred["flags"] = route_flag_order(pred["flags"] + ["concealment"])
+        c.execute("UPDATE items SET signals = ?, prediction = ? WHERE id = ?",
+                  (json.dumps(have + new, ensure_ascii=False), json.dumps(pred, ensure_ascii=False), earlier_id))
+        self._refresh(c, earlier_id, now)
+        for s in new:
+            self._log(c, earlier_id, utc_text(now), "system", "signal",
+                      {"rule": s["rule"], "message": s["message"], "by": later_id})
 
     def _corrections(self, c, item_id: str) -> dict:
         """The editors' corrections of an item: per field, the latest one given."""

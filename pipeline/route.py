@@ -23,7 +23,6 @@ rise along a thread, the earlier report gets a ``concealment.thread_rising`` sig
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -154,7 +153,6 @@ def shingles(text: str, k: int = SHINGLE) -> frozenset[str]:
     return frozenset(s[i:i + k] for i in range(len(s) - k + 1))
 
 
-@lru_cache(maxsize=4096)  # the texts of open threads are compared with every new report
 def signature(text: str, k: int = SHINGLE):
     """The k-grams of ``shingles`` as a sorted array of unique integers, each k-gram packed
     exactly (21 bits a character), so that ``similarity`` equals ``jaccard`` of the sets at a
@@ -183,6 +181,77 @@ def similarity(a, b) -> float:
         return 0.0
     common = len(np.intersect1d(a, b, assume_unique=True))
     return common / (len(a) + len(b) - common)
+
+
+def pack(sig):
+    """A 2-gram ``signature`` in half the memory (32 bits a 2-gram) when all its characters are
+    in the Basic Multilingual Plane, as Chinese text is; else unchanged. ``unpack`` reverses it."""
+    import numpy as np
+
+    if not len(sig) or sig.dtype != np.uint64 or int(sig[-1]) >> 37 or ((sig >> np.uint64(16)) & np.uint64(31)).any():
+        return sig
+    return (((sig >> np.uint64(21)) << np.uint64(16)) | (sig & np.uint64(0xFFFF))).astype(np.uint32)
+
+
+def unpack(sig):
+    """A ``signature`` from ``pack``."""
+    import numpy as np
+
+    if sig.dtype != np.uint32:
+        return sig
+    wide = sig.astype(np.uint64)
+    return ((wide >> np.uint64(16)) << np.uint64(21)) | (wide & np.uint64(0xFFFF))
+
+
+def compact_signature(text: str):
+    """``pack(signature(text))``, computed directly: the form the queue keeps and compares."""
+    import numpy as np
+
+    s = _NOT_TEXT.sub("", text or "")
+    if not s:
+        return np.empty(0, dtype=np.uint64)
+    b = s.encode("utf-16-le")
+    if len(b) != 2 * len(s):
+        return signature(text)  # characters beyond the BMP: the 64-bit form
+    c = np.frombuffer(b, dtype=np.uint16)
+    if len(c) < 2:
+        return c.astype(np.uint32)
+    codes = (c[:-1].astype(np.uint32) << np.uint32(16)) | c[1:]
+    codes.sort()
+    keep = np.empty(len(codes), dtype=bool)
+    keep[0] = True
+    np.not_equal(codes[1:], codes[:-1], out=keep[1:])
+    return codes[keep]
+
+
+def similarities(mine, others: list) -> list[float]:
+    """``[similarity(mine, o) for o in others]`` in one pass: each of the others' k-grams is
+    looked up in ``mine`` (sorted, unique) at once instead of one intersection per pair.
+    Any of them may be ``pack``ed."""
+    import numpy as np
+
+    if not len(mine) or not others:
+        return [0.0] * len(others)
+    sizes = [len(o) for o in others]
+    full = [o for o in others if len(o)]
+    if not full:
+        return [0.0] * len(others)
+    if mine.dtype != np.uint32 or any(o.dtype != np.uint32 for o in full):
+        mine, full = unpack(mine), [unpack(o) for o in full]
+    every = np.concatenate(full)
+    pos = np.searchsorted(mine, every)
+    pos[pos == len(mine)] = 0
+    hits = np.concatenate(([0], np.cumsum(mine[pos] == every)))
+    out = []
+    end = 0
+    for size in sizes:
+        end += size
+        if not size:
+            out.append(0.0)
+            continue
+        common = int(hits[end] - hits[end - size])
+        out.append(common / (len(mine) + size - common))
+    return out
 
 
 def jaccard(a: frozenset, b: frozenset) -> float:
@@ -228,30 +297,35 @@ def stage(title: str, text: str, first: bool) -> str:
 
 @dataclass
 class Candidate:
-    """An open event that a new report may join, with the texts of its latest reports."""
+    """An open event that a new report may join, with the ``compact_signature`` of the thread
+    text of each of its latest reports."""
 
     event_id: str
     place: str | None
     places: list[str]
-    texts: list[str]
+    signatures: list
     last_at: str
 
 
-def choose_event(record: dict, candidates: list[Candidate], config: Config) -> tuple[str, float] | None:
+def choose_event(record: dict, candidates: list[Candidate], config: Config, mine=None) -> tuple[str, float] | None:
     """The open event this report is about, with the similarity, or None.
 
     ``candidates`` are the open events of the same focus within the window (the caller
     selects them); here: overlapping place and the most similar text above the threshold.
+    ``mine`` is the record's ``compact_signature``, when the caller has it already.
     """
     place, places = places_of(record.get("facts") or {})
     if not places:
         return None
-    mine = signature(f"{record.get('title', '')}\n{record.get('text', '')}")
+    overlapping = [c for c in candidates if places_overlap(place, places, c.place, c.places)]
+    if not overlapping:
+        return None
+    if mine is None:
+        mine = compact_signature(f"{record.get('title', '')}\n{record.get('text', '')}")
+    sims = iter(similarities(mine, [s for c in overlapping for s in c.signatures]))
     best: tuple[float, str, str] | None = None
-    for c in candidates:
-        if not places_overlap(place, places, c.place, c.places):
-            continue
-        sim = max((similarity(mine, signature(t)) for t in c.texts), default=0.0)
+    for c in overlapping:
+        sim = max([next(sims) for _ in c.signatures], default=0.0)
         if sim >= config.queue.thread_similarity and (best is None or (sim, c.last_at) > best[:2]):
             best = (sim, c.last_at, c.event_id)
     return (best[2], best[0]) if best else None
@@ -259,6 +333,19 @@ def choose_event(record: dict, candidates: list[Candidate], config: Config) -> t
 
 def _first_evidence(facts: dict, kind: str) -> dict | None:
     return next((e for e in facts.get("evidence") or [] if e.get("kind") == kind), None)
+
+
+def casualty_facts(facts: dict) -> dict | None:
+    """The part of a report's facts that ``rising_casualties`` reads (the same result, less
+    memory); None when it has no casualty count and no statement of no casualties, so that it
+    can give or get no signal."""
+    kinds = {k for k, _ in CASUALTY_KINDS} | {"no_casualties"}
+    evidence = [e for e in facts.get("evidence") or () if e.get("kind") in kinds]
+    out = {k: facts.get(k) for k, _ in CASUALTY_KINDS}
+    if all(v is None for v in out.values()) and not any(e.get("kind") == "no_casualties" for e in evidence):
+        return None
+    out["evidence"] = evidence
+    return out
 
 
 def rising_casualties(earlier: dict, later: dict, later_when: str) -> list[dict]:
