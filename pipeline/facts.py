@@ -455,6 +455,9 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
     return {k: guard(v) for k, v in out.items()}
 
 
+_ANIMAL_CHAR = re.compile("[鱼虾蟹贝猪牛羊鸡鸭鹅禽畜蜂]")
+
+
 def _vague_prefix(text: str, pos: int) -> bool:
     """The count at ``pos`` ends a vague one (数十名, 几十人), not 人数12人."""
     return pos > 0 and text[pos - 1] in "数几" and text[max(0, pos - 2):pos] != "人数"
@@ -577,8 +580,8 @@ def find_casualties(text: str, facts: Facts) -> None:
         if key in ("dead_rescue", "dead_compact", "dead_body", "injured_other"):
             continue
         for m in rx[kind + "_vague"].finditer(text):
-            if overlaps(*m.span()):
-                continue
+            if overlaps(*m.span()) or _ANIMAL_CHAR.search(m.group()):
+                continue  # 部分虾死亡: animals, not people
             taken.append(m.span())
             facts.vague.append(kind)
             facts.mentions.append(Mention("vague_" + kind, m.start(), m.end(), m.group(), None))
@@ -690,7 +693,8 @@ def find_casualties(text: str, facts: Facts) -> None:
                     continue  # 货车驾驶员未受伤; 暂未发生老人受冻、摔伤
                 if rx["death_words"].search(text, m.end(), _sentence_end(text, m.end())):
                     continue  # 将李某砍伤，李某经抢救无效死亡: the wound ended in the death
-            if kind == "dead" and rx["animals"].search(text, _clause_start(text, m.start()), m.end()):
+            if kind == "dead" and (rx["animals"].search(text, _clause_start(text, m.start()), m.end())
+                                   or _ANIMAL_CHAR.search(text, max(_clause_start(text, m.start()), m.start() - 4), m.start())):
                 continue  # 养殖户张某某的生猪陆续死亡: animals died, not the owner
             people = _persons(rx["person"], text, s, e)
             if not people and kind == "injured":  # 推搡中老人摔倒，手掌擦伤: the subject a clause earlier

@@ -164,6 +164,7 @@ class Screener:
         return bool((facts.dead or 0) > 0 or (facts.missing or 0) > 0 or (facts.trapped or 0) > 0
                     or (facts.serious or 0) >= 3
                     or any(not self.rx["delay.flash_cue_negated"].search(text, max(0, m.start() - 6), m.start())
+                           and not self.rx["delay.flash_cue_animal"].search(text, max(0, m.start() - 4), m.start())
                            for m in self.rx["delay.flash_cue"].finditer(text)))
 
     def delay(self, text: str, title: str, facts: Facts, urgency: str, received_at: datetime) -> list[Signal]:

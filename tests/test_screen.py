@@ -622,3 +622,18 @@ def test_a_gathering_before_a_named_gate_has_a_place(nlp, screener):
             "经了解，系对追赃进度不满。市信访局已接待投资人代表。")
     res = run(nlp, screener, text, "urgent", datetime(2026, 11, 25, 10, 0, tzinfo=TZ))
     assert "omission.place" not in {s.rule for s in res.signals}
+
+
+def test_animals_dying_make_no_flash_report(nlp, screener):
+    # late against the flash deadline only; the deaths are shrimp: not a sure flash report
+    text = ("今日14时30分，督察组在某镇滨海产业园金辉电镀有限公司厂区外发现暗管偷排废水，沿渠虾塘有部分虾死亡。"
+            "事件无人员伤亡，系企业偷排所致，镇里已责令企业停产、封堵暗管。")
+    res = run(nlp, screener, text, "flash", datetime(2026, 11, 25, 18, 20, tzinfo=TZ))
+    assert {s.rule for s in res.signals if s.flag == "delay"} == {"delay.clock_unconfirmed"}
+
+
+def test_a_bank_branch_is_a_place(nlp, screener):
+    text = ("今日9时40分许，北礁农商银行北礁支行开门后出现群众排队取款，约300人，无人员伤亡。"
+            "系网上传言所致，镇里已协调银行增加窗口，公安在现场维持秩序。")
+    res = run(nlp, screener, text, "urgent", datetime(2026, 11, 25, 10, 35, tzinfo=TZ))
+    assert "omission.place" not in {s.rule for s in res.signals}
