@@ -12,6 +12,7 @@ around it, because cn2an refuses vague counts and they must be recorded as vague
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 import tomllib
 from dataclasses import asdict, dataclass, field
@@ -1079,12 +1080,22 @@ def casualties_component(doc: Doc) -> Doc:
     return doc
 
 
+def _word_bounds(doc: Doc) -> tuple[list[int], list[int]]:
+    """Where the words start and end, from the tokenizer's strings (reading every ``Token``
+    of the Doc costs more than the place search itself)."""
+    words = doc.user_data.get("triage_words")
+    if words is None:
+        return [t.idx for t in doc], [t.idx + len(t) for t in doc]
+    ends = list(itertools.accumulate(map(len, words)))
+    return [e - len(w) for e, w in zip(ends, words)], ends
+
+
 @Language.component("triage_places")
 def places_component(doc: Doc) -> Doc:
     """Find the places named and the most specific one."""
     facts = _facts_of(doc)
     before = len(facts.mentions)
-    find_places(doc_text(doc), facts, ([t.idx for t in doc], [t.idx + len(t) for t in doc]))
+    find_places(doc_text(doc), facts, _word_bounds(doc))
     _add_spans(doc, facts.mentions[before:])
     return doc
 
