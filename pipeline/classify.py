@@ -106,8 +106,9 @@ def fact_features(facts: Facts | None, title: str, text: str, received_at: datet
 @lru_cache(maxsize=1)
 def _cues() -> dict[str, re.Pattern]:
     from .facts import patterns
+    from .prefilter import guard
 
-    return {k: re.compile(v) for k, v in patterns()["cues"].items()}
+    return {k: guard(re.compile(v)) for k, v in patterns()["cues"].items()}
 
 
 @dataclass
