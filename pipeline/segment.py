@@ -66,24 +66,33 @@ class Segmenter:
         return [w for w in self._tk.cut(text, HMM=self.hmm) if not w.isspace()]
 
 
+def _main_dictionary() -> Path:
+    import jieba
+
+    return Path(jieba.__file__).parent / "dict.txt"
+
+
+def _entries(path: Path):
+    """(word, frequency, tag) of each line of a jieba dictionary file (frequency 1 and tag None
+    where a line leaves them out)."""
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.split()
+            if not parts:
+                continue
+            freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 1
+            tag = parts[2] if len(parts) > 2 else (parts[1] if len(parts) > 1 and not parts[1].isdigit() else None)
+            yield parts[0], freq, tag
+
+
 @lru_cache(maxsize=4)
 def words_tagged(tags: frozenset[str]) -> frozenset[str]:
     """The words jieba's main dictionary tags with one of ``tags`` (parts of speech: v, p, r…)."""
-    import jieba
-
-    out = set()
-    with open(Path(jieba.__file__).parent / "dict.txt", encoding="utf-8") as fh:
-        for line in fh:
-            parts = line.split()
-            if len(parts) == 3 and parts[2] in tags:
-                out.add(parts[0])
-    return frozenset(out)
+    return frozenset(word for word, _, tag in _entries(_main_dictionary()) if tag in tags)
 
 
 def _rjieba(dictionary: Path):
     """A jieba-rs tokenizer holding jieba's own main dictionary plus ours."""
-    import jieba
-
     try:
         import rjieba
     except ImportError:
@@ -91,20 +100,13 @@ def _rjieba(dictionary: Path):
     rs = rjieba.Jieba.empty()
     seen: dict[str, int] = {}
     shortfall = 0
-    for path in (Path(jieba.__file__).parent / "dict.txt", dictionary):
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                parts = line.split()
-                if not parts:
-                    continue
-                word = parts[0]
-                freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 1
-                tag = parts[2] if len(parts) > 2 else (parts[1] if len(parts) > 1 and not parts[1].isdigit() else None)
-                # Python jieba adds a re-added word's frequency to its total; jieba-rs replaces
-                # it. The total sets every word's probability, so keep the difference.
-                shortfall += seen.get(word, 0)
-                seen[word] = freq
-                rs.add_word(word, freq, tag)
+    for path in (_main_dictionary(), dictionary):
+        for word, freq, tag in _entries(path):
+            # Python jieba adds a re-added word's frequency to its total; jieba-rs replaces
+            # it. The total sets every word's probability, so keep the difference.
+            shortfall += seen.get(word, 0)
+            seen[word] = freq
+            rs.add_word(word, freq, tag)
     if shortfall:
         # The balance goes on one private-use character that no report contains.
         rs.add_word("\ue000", shortfall, None)
