@@ -164,6 +164,9 @@ def _fail(exc) -> click.ClickException:
               help="Corpus folder with train/dev.jsonl (default: corpus/).")
 @click.option("--from-queue", "queue_db", type=click.Path(dir_okay=False),
               help="Also train on the editors' corrected labels in this queue database.")
+@click.option("--add", "added", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Also train on this labeled .jsonl file (repeatable): an office's own history, "
+                   "or the corpus's extra writers (corpus/extra/). Never on dev.")
 @click.option("--seed", default=13, show_default=True, help="Random seed.")
 @click.option("--family", "families", multiple=True, type=click.Choice(["logreg", "cnb", "svm", "vote"]),
               help="Model families to compare (repeatable; default logreg, cnb and their soft vote).")
@@ -171,9 +174,9 @@ def _fail(exc) -> click.ClickException:
 @click.option("--force", is_flag=True, help="With --promote: make it current even if worse.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
-def train(ctx, corpus_dir, queue_db, seed, families, promote, force, as_json):
-    """Train focus and urgency classifiers on the train split (plus queue corrections),
-    compare model families on dev, and save a new model version."""
+def train(ctx, corpus_dir, queue_db, added, seed, families, promote, force, as_json):
+    """Train focus and urgency classifiers on the train split (plus --add files and queue
+    corrections), compare model families on dev, and save a new model version."""
     from pathlib import Path
 
     from pipeline.classify import format_metrics
@@ -187,6 +190,25 @@ def train(ctx, corpus_dir, queue_db, seed, families, promote, force, as_json):
         train_records, dev_records = load_split("train", cdir), load_split("dev", cdir)
     except (OSError, ValueError) as exc:
         raise click.ClickException(f"语料无法读取: {exc}") from None
+    dev_ids, n_train = {r["id"] for r in dev_records}, len(train_records)
+    from pipeline.evaluate import load_labeled
+
+    n_added, added_counts = 0, []
+    for path in added:
+        try:
+            recs = load_labeled(Path(path))
+        except TriageError as exc:
+            raise _fail(exc)
+        clash = [r["id"] for r in recs if r["id"] in dev_ids]
+        if clash:
+            raise click.ClickException(f"{path}: 这些记录在 dev 中，不能用于训练: {', '.join(clash[:5])}")
+        known = {r["id"] for r in train_records}
+        same = [r["id"] for r in recs if r["id"] in known]
+        if same:
+            raise click.ClickException(f"{path}: 这些编号已在训练数据中: {', '.join(same[:5])}")
+        train_records.extend(recs)
+        n_added += len(recs)
+        added_counts.append((path, len(recs)))
     extra = []
     if queue_db:
         from pipeline.queue import Queue
@@ -195,7 +217,6 @@ def train(ctx, corpus_dir, queue_db, seed, families, promote, force, as_json):
             extra = Queue(queue_db, config, create=False).labeled_history()
         except TriageError as exc:
             raise _fail(exc)
-        dev_ids = {r["id"] for r in dev_records}
         extra = [r for r in extra if r["id"] not in dev_ids]
         known = {r["id"]: i for i, r in enumerate(train_records)}
         for r in extra:  # an editor's correction replaces the corpus label of the same report
@@ -209,23 +230,29 @@ def train(ctx, corpus_dir, queue_db, seed, families, promote, force, as_json):
         model, report = do_train(train_records, dev_records, seed=seed, config=config, log=log, **kwargs)
     except TriageError as exc:
         raise _fail(exc)
+    model.card["training_data"]["sources"] = ([f"{cdir.name}/train.jsonl ({n_train})"] + [f"{Path(p).as_posix()} ({n})" for p, n in added_counts]
+                                              + ([f"queue {queue_db} ({len(extra)})"] if queue_db else []))
     version_dir = save_version(model, config.classify.models_path)
     result = {"version": model.version, "path": str(version_dir), "train_size": len(train_records),
-              "from_queue": len(extra), "families": model.card["families"],
-              "comparison_on_dev": report["comparison"], "dev": report["dev"]}
+              "added": n_added, "from_queue": len(extra), "families": model.card["families"],
+              "comparison_on_dev": report["comparison"], "urgency_stack": report["stack"], "dev": report["dev"]}
     if promote:
         ok, message = do_promote(model, report["dev_prepared"], config.classify.models_path, force, config)
         result["promoted"], result["promotion"] = ok, message
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
-    click.echo(f"trained {model.version} on {len(train_records)} reports ({len(extra)} from the queue), "
+    click.echo(f"trained {model.version} on {len(train_records)} reports ({n_added} from --add files, "
+               f"{len(extra)} from the queue), "
                f"saved to {version_dir}")
     click.echo("model families on dev (macro-F1):")
     for fam, v in report["comparison"].items():
         click.echo(f"  {fam:<7} focus {v['focus_macro_f1']:.3f}  urgency {v['urgency_macro_f1']:.3f}  "
                    f"flash recall {v['flash_recall']:.3f}")
-    click.echo(f"chosen: focus {model.card['families']['focus']}, urgency {model.card['families']['urgency']}")
+    st = report["stack"]
+    click.echo(f"chosen: focus {model.card['families']['focus']}, urgency {model.card['families']['urgency']} "
+               f"+ a second stage over the facts: urgency {st['dev']['urgency_macro_f1']:.3f}  "
+               f"flash recall {st['dev']['flash_recall']:.3f} (before the flash threshold and the rules)")
     click.echo(format_metrics("dev focus 关注领域", report["dev"]["focus"]))
     click.echo(format_metrics("dev urgency 紧急程度 (after rule overrides)", report["dev"]["urgency"]))
     if promote:

@@ -42,6 +42,7 @@ TRUSTED_TYPES = frozenset({
     "sklearn.linear_model._logistic.LogisticRegression",
     "sklearn.naive_bayes.ComplementNB",
     "pipeline.classify.SoftVote",
+    "pipeline.classify.Stacked",
     "sklearn.utils._bunch.Bunch",
     "sklearn.preprocessing._label.LabelEncoder",
     "sklearn.model_selection._split.StratifiedKFold",
@@ -92,14 +93,24 @@ def fact_features(facts: Facts | None, title: str, text: str, received_at: datet
         f["follow_up"] = 1.0
     cues = _cues()
     body = f"{title}\n{text}"
-    if (facts.injured or 0) >= 10:
+    injured = facts.injured or 0
+    if injured >= 10:
         f["injured>=10"] = 1.0
-    for name in ("resolved", "emergency_response", "drinking_water", "planned", "affected_wan", "spreading"):
+    elif injured >= 3:
+        f["injured3-9"] = 1.0
+    if (facts.patients or 0) >= 10:
+        f["patients>=10"] = 1.0
+    for name in ("resolved", "emergency_response", "drinking_water", "planned", "affected_wan", "spreading",
+                 "rescued", "drinking_hit", "stranded"):
         if cues[name].search(body):
             f[name] = 1.0
+    # labels.md: minor injuries are urgent; several serious injuries are flash
+    if injured and not facts.serious and cues["minor_injury"].search(text):
+        f["injuries_minor"] = 1.0
     evacuated = [int(m.group("n")) for m in cues["evacuation"].finditer(text)]
     if evacuated:
-        f["evacuated>=100" if max(evacuated) >= 100 else "evacuated>0"] = 1.0
+        n = max(evacuated)
+        f["evacuated>=1000" if n >= 1000 else "evacuated>=100" if n >= 100 else "evacuated>0"] = 1.0
     return f
 
 
@@ -287,12 +298,45 @@ class SoftVote:
         return np.asarray(self.classes_)[self.predict_proba(x).argmax(axis=1)]
 
 
+def stack_features(text_proba: np.ndarray, x_facts) -> np.ndarray:
+    """The second stage's inputs: the log of the text model's probabilities, then the fact
+    columns (dense)."""
+    facts = x_facts.toarray() if hasattr(x_facts, "toarray") else np.asarray(x_facts)
+    return np.hstack([np.log(np.clip(text_proba, 1e-6, 1.0)), facts])
+
+
+class Stacked:
+    """Urgency in two stages. A text model (on the word and character columns only) gives
+    probabilities; a logistic regression over their logs and the fact indicators (deaths,
+    minor injuries, evacuations, crowd, drinking water hit...) gives the answer. The second
+    stage is fitted on the text model's out-of-fold probabilities, so it learns how far to
+    trust the wording against the facts: in one sparse model the few fact columns were drowned
+    by a hundred thousand text columns."""
+
+    def __init__(self, text, meta, n_text: int):
+        self.text = text
+        self.meta = meta
+        self.n_text = int(n_text)
+        self.classes_ = meta.classes_
+        if list(text.classes_) != list(meta.classes_):
+            raise ValueError("the two stages disagree on the classes")
+
+    def predict_proba(self, x) -> np.ndarray:
+        """Probabilities of the rows of ``x`` (text + fact columns)."""
+        return self.meta.predict_proba(stack_features(self.text.predict_proba(x[:, :self.n_text]),
+                                                      x[:, self.n_text:]))
+
+    def predict(self, x) -> np.ndarray:
+        return np.asarray(self.classes_)[self.predict_proba(x).argmax(axis=1)]
+
+
 class LinearScorer:
     """Both models' probabilities from one sparse × dense product per weight dtype.
 
-    The focus model (logistic regression on the text columns) and the urgency model (logistic
-    regression, calibrated complement NB, or their soft vote, on text + fact columns) are all
-    linear in the same features. Their coefficients are stacked once, C-contiguous, with zero
+    The focus model (logistic regression on the text columns) and the urgency model's text stage
+    (logistic regression, calibrated complement NB, or their soft vote) are all linear in the
+    same features; a ``Stacked`` urgency model's second stage then runs on their probabilities
+    and the fact columns, through scikit-learn. Their coefficients are stacked once, C-contiguous, with zero
     rows for the fact columns the focus model does not see: a batch is one pass over its
     nonzeros per weight dtype (two for the shipped model: float32 logistic regressions, float64
     NB) instead of one per model, without scikit-learn's per-call input checks and its copy of
@@ -303,18 +347,24 @@ class LinearScorer:
 
     ``build`` returns None for any other kind of model; ``Model`` then asks scikit-learn."""
 
-    def __init__(self, weights: dict, focus: tuple, urgency: list[tuple]):
+    def __init__(self, weights: dict, focus: tuple, urgency: list[tuple], stacked: "Stacked | None" = None):
         self.weights = weights  # result dtype -> (n_features, n_columns) stacked coefficients
         self.focus = focus  # (kind, dtype, column slice, parameters): see _head_proba
         self.urgency = urgency  # the same per member of the vote
+        self.stacked = stacked  # urgency's second stage, when it has one
 
     @classmethod
     def build(cls, focus_clf, urgency_clf, n_text: int, n_features: int) -> "LinearScorer | None":
         """From the focus model (on ``n_text`` columns) and the urgency model (on all
         ``n_features``), or None when either is not a model this class computes."""
-        members = urgency_clf.members if isinstance(urgency_clf, SoftVote) else [urgency_clf]
+        stacked = urgency_clf if isinstance(urgency_clf, Stacked) else None
+        first = stacked.text if stacked is not None else urgency_clf
+        members = first.members if isinstance(first, SoftVote) else [first]
+        width = n_text if stacked is not None else n_features
+        if stacked is not None and stacked.n_text != n_text:
+            return None
         heads = [_linear_head(m) for m in [focus_clf, *members]]
-        if any(h is None for h in heads) or [h[1].shape[1] for h in heads] != [n_text] + [n_features] * len(members):
+        if any(h is None for h in heads) or [h[1].shape[1] for h in heads] != [n_text] + [width] * len(members):
             return None
         widths: dict[np.dtype, int] = {}
         placed = []
@@ -326,14 +376,17 @@ class LinearScorer:
         weights = {dtype: np.zeros((n_features, width), dtype=dtype) for dtype, width in widths.items()}
         for (_, coef, _), (_, dtype, cols, _) in zip(heads, placed):
             weights[dtype][:coef.shape[1], cols] = coef.T
-        return cls(weights, placed[0], placed[1:])
+        return cls(weights, placed[0], placed[1:], stacked)
 
     def predict_proba(self, x) -> tuple[np.ndarray, np.ndarray]:
         """(focus, urgency) probabilities of the rows of ``x`` (float32 CSR, text + fact columns)."""
         scores = {dtype: x @ w for dtype, w in self.weights.items()}
         focus = _head_proba(self.focus, scores)
         probas = [_head_proba(h, scores) for h in self.urgency]
-        return focus, (probas[0] if len(probas) == 1 else np.mean(probas, axis=0))
+        urgency = probas[0] if len(probas) == 1 else np.mean(probas, axis=0)
+        if self.stacked is not None:
+            urgency = self.stacked.meta.predict_proba(stack_features(urgency, x[:, self.stacked.n_text:]))
+        return focus, urgency
 
 
 def _linear_head(clf):

@@ -9,7 +9,7 @@ from pathlib import Path
 from .classify import Model, evaluate_predictions, format_metrics
 from .config import Config, load_config
 from .errors import InputError
-from .labels import FLAGS
+from .labels import FLAGS, FOCUS, URGENCY
 from .screen import Screener
 from .train import Prepared, evaluate_model, prepare
 
@@ -28,6 +28,9 @@ def load_labeled(path: Path) -> list[dict]:
             missing = [k for k in ("id", "text", "received_at", "focus", "urgency") if k not in rec]
             if missing:
                 raise InputError(str(path), f"不是已标注的记录，缺少 {', '.join(missing)}", "missing_field", lineno)
+            unknown = [f"{k}={rec[k]!r}" for k, codes in (("focus", FOCUS), ("urgency", URGENCY)) if rec[k] not in codes]
+            if unknown:
+                raise InputError(str(path), f"标签不在标签集中: {', '.join(unknown)}", "bad_record", lineno)
             rec.setdefault("flags", [])
             out.append(rec)
     return out

@@ -221,6 +221,35 @@ def test_train_from_queue_uses_the_editors_corrections(trained, small_corpus, tm
     assert out["train_size"] == len((root / "train.jsonl").read_text(encoding="utf-8").splitlines()) + 1
 
 
+def test_train_adds_labeled_files_and_refuses_dev_records(small_corpus, tmp_path):
+    root, cfg, models = small_corpus
+    others = load_split("train")[1::3][:30]  # train records the small corpus left out
+    extra = tmp_path / "历史标注.jsonl"
+    extra.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in others), encoding="utf-8")
+    runner = CliRunner()
+    res = runner.invoke(main, ["--config", str(cfg), "train", "--corpus", str(root), "--add", str(extra), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    n_train = len((root / "train.jsonl").read_text(encoding="utf-8").splitlines())
+    assert out["added"] == 30 and out["train_size"] == n_train + 30
+    card = json.loads((models / out["version"] / "card.json").read_text(encoding="utf-8"))
+    assert card["training_data"]["sources"] == [f"{root.name}/train.jsonl ({n_train})", f"{extra.as_posix()} (30)"]
+    assert card["urgency_stack"]["text_family"] == card["families"]["urgency"]
+    # a dev record must never be trained on; a record already in train is not counted twice
+    dev_line = (root / "dev.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    bad = tmp_path / "含dev.jsonl"
+    bad.write_text(dev_line + "\n", encoding="utf-8")
+    res = runner.invoke(main, ["--config", str(cfg), "train", "--corpus", str(root), "--add", str(bad)])
+    assert res.exit_code == 1 and "在 dev 中" in res.stderr and json.loads(dev_line)["id"] in res.stderr
+    res = runner.invoke(main, ["--config", str(cfg), "train", "--corpus", str(root), "--add", str(extra), "--add", str(extra)])
+    assert res.exit_code == 1 and "已在训练数据中" in res.stderr and others[0]["id"] in res.stderr
+    # a label outside the label set is an error naming the file and line
+    wrong = dict(others[0], id="x-1", urgency="asap")
+    bad.write_text(json.dumps(others[1], ensure_ascii=False) + "\n" + json.dumps(wrong, ensure_ascii=False) + "\n", encoding="utf-8")
+    res = runner.invoke(main, ["--config", str(cfg), "train", "--corpus", str(root), "--add", str(bad)])
+    assert res.exit_code == 1 and "第2行" in res.stderr and "urgency='asap'" in res.stderr
+
+
 def test_train_from_a_missing_queue_is_an_error(small_corpus, tmp_path):
     root, cfg, _ = small_corpus
     res = CliRunner().invoke(main, ["--config", str(cfg), "train", "--corpus", str(root), "--from-queue",
@@ -283,19 +312,40 @@ def shipped_on_dev():
 def test_stacked_scorer_gives_scikit_learns_probabilities_to_the_bit(shipped_on_dev):
     import numpy as np
 
-    from pipeline.classify import LinearScorer, SoftVote
+    from pipeline.classify import LinearScorer, SoftVote, Stacked
 
     model, x_focus, x_urg = shipped_on_dev
     pf, pu = model.focus_clf.predict_proba(x_focus), model.urgency_clf.predict_proba(x_urg)
-    assert isinstance(model.scorer(), LinearScorer)
+    assert isinstance(model.scorer(), LinearScorer) and isinstance(model.urgency_clf, Stacked)
     sf, su = model.scorer().predict_proba(x_urg)
     assert sf.dtype == pf.dtype and su.dtype == pu.dtype
     assert np.array_equal(sf, pf) and np.array_equal(su, pu)
-    # each member of the vote alone, as a model trained with that family would be
-    for member in model.urgency_clf.members:
-        scorer = LinearScorer.build(model.focus_clf, member, x_focus.shape[1], x_urg.shape[1])
-        assert np.array_equal(scorer.predict_proba(x_urg)[1], member.predict_proba(x_urg))
-    assert isinstance(model.urgency_clf, SoftVote)
+    # the text stage alone (each member of a vote), as a model without the second stage
+    text = model.urgency_clf.text
+    n_text = x_focus.shape[1]
+    for member in (text.members if isinstance(text, SoftVote) else [text]):
+        scorer = LinearScorer.build(model.focus_clf, member, n_text, n_text)
+        assert np.array_equal(scorer.predict_proba(x_focus)[1], member.predict_proba(x_focus))
+
+
+def test_scorer_stacks_a_vote_under_the_second_stage(shipped_on_dev):
+    """A second stage over a soft vote of a float32 logistic regression and a float64
+    calibrated NB: the scorer's probabilities are scikit-learn's, to the bit."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from pipeline.classify import LinearScorer, SoftVote, Stacked, make_estimator, stack_features
+
+    model, x_focus, x_urg = shipped_on_dev
+    y = [r["urgency"] for r in load_split("dev")]
+    vote = SoftVote([make_estimator("logreg", 0).fit(x_focus, y), make_estimator("cnb", 0).fit(x_focus, y)])
+    n_text = x_focus.shape[1]
+    meta = LogisticRegression(C=0.3, max_iter=3000).fit(stack_features(vote.predict_proba(x_focus), x_urg[:, n_text:]), y)
+    stacked = Stacked(vote, meta, n_text)
+    scorer = LinearScorer.build(model.focus_clf, stacked, n_text, x_urg.shape[1])
+    assert scorer is not None and len(scorer.weights) == 2  # float32 and float64 products
+    assert np.array_equal(scorer.predict_proba(x_urg)[1], stacked.predict_proba(x_urg))
+    assert np.array_equal(scorer.predict_proba(x_urg)[0], model.focus_clf.predict_proba(x_focus))
 
 
 def test_scorer_declines_models_it_cannot_stack(shipped_on_dev):
@@ -309,4 +359,45 @@ def test_scorer_declines_models_it_cannot_stack(shipped_on_dev):
     y = [model.urgency_clf.classes_[i % 3] for i in range(x_urg.shape[0])]
     assert LinearScorer.build(model.focus_clf, svm.fit(x_urg, y), x_focus.shape[1], x_urg.shape[1]) is None
     # a focus model that sees other columns than the text ones is not stacked either
-    assert LinearScorer.build(model.urgency_clf.members[0], model.urgency_clf, x_focus.shape[1], x_urg.shape[1]) is None
+    wide = make_estimator("logreg", 0).fit(x_urg, y)
+    assert LinearScorer.build(wide, model.urgency_clf, x_focus.shape[1], x_urg.shape[1]) is None
+
+
+def test_second_stage_weighs_the_facts(shipped_on_dev):
+    """The same words with a death among the facts, or with only minor injuries, move the
+    shipped urgency model the way labels.md says: towards flash, and towards urgent."""
+    import numpy as np
+
+    from pipeline.classify import Inputs
+
+    model, _, _ = shipped_on_dev
+    words = ["镇", "卫生院", "报告", "：", "今日", "<NUM>", "时许", "，", "一辆", "货车", "与", "电动车", "相撞", "。"]
+    chars = "今日0时许，一辆货车与电动车相撞。"
+    base = {"has_event_time": 1.0, "event_within_1d": 1.0, "grade=一般": 1.0}
+    death = Inputs(words, chars, {**base, "dead>0": 1.0})
+    minor = Inputs(words, chars, {**base, "dead=0": 1.0, "injured>0": 1.0, "injuries_minor": 1.0})
+    _, pu = model.predict_proba([death, minor])
+    flash, urgent = [list(model.urgency_clf.classes_).index(c) for c in ("flash", "urgent")]
+    assert pu[0, flash] > pu[1, flash] and pu[1, urgent] > pu[0, urgent]
+    assert np.allclose(pu.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("text,present,absent", [
+    ("事故造成4人受伤，均为面部、手臂轻度烧伤，已送县人民医院治疗，无生命危险。", {"injuries_minor", "injured3-9"}, {"injured>=10"}),
+    ("事故造成2人受伤，其中1人重伤，正在抢救。", set(), {"injuries_minor"}),
+    ("组织干部逐户转移渔港新村、盐仓老街低洼区群众3200余人。", {"evacuated>=1000"}, {"evacuated>=100"}),
+    ("沿河低洼组已转移群众160人，暂无人员伤亡。", {"evacuated>=100"}, {"evacuated>=1000"}),
+    ("已通知沿渠农户暂停饮用井水，由镇里送桶装水。", {"drinking_hit"}, set()),
+    ("下游约18公里处为县第二水厂取水口，目前水质正常。", {"drinking_water"}, {"drinking_hit"}),
+    ("走失男童已于今日凌晨被找到，身体无恙。", {"rescued"}, set()),
+    ("约300辆车、900余名司乘人员滞留。", {"stranded"}, set()),
+])
+def test_fact_features_read_labels_md_signs(text, present, absent):
+    from pipeline.classify import fact_features
+    from pipeline.nlp import analyse_text, get_nlp
+
+    received = datetime(2026, 9, 14, 21, 0, tzinfo=TZ)
+    a = analyse_text(get_nlp(load_config()), text, "", received)
+    f = set(fact_features(a.facts, "", text, received))
+    assert present <= f and not (absent & f), f
+

@@ -104,6 +104,7 @@ def test_earlier_figures_kept_apart(nlp):
     ("部分群众在省道上静坐，人数约200人，交通中断。", None, 200),
     ("死亡人数上升至5人，事故现场有群众围观。", None, None),
     ("全乡共有村民3000余人。", None, None),
+    ("部分未签约户及其亲友约70人到场阻拦，与工作人员发生推搡。", None, 70),
 ])
 def test_loss_and_crowd(nlp, text, loss, crowd):
     f = facts_of(nlp, text)

@@ -71,6 +71,18 @@ def test_follow_up_is_not_held_to_the_clock(nlp, screener):
     assert "delay" not in res.flags
 
 
+@pytest.mark.parametrize("title,text,follow_up", [
+    ("续报", "今日事故情况续报如下。", True),
+    ("", "【终报】山火已全部扑灭。", True),
+    ("关于登革热聚集性疫情的紧急报告", "8月31日至9月5日，新埠社区陆续报告登革热病例11例。", False),
+    ("", "请各乡镇继续报送防汛信息。", False),
+])
+def test_what_reads_as_a_follow_up(title, text, follow_up):
+    from pipeline.corpus import is_follow_up
+
+    assert is_follow_up(title, text) is follow_up
+
+
 def test_admitted_delay(nlp, screener):
     text = ("11月20日16时许，某镇一养殖场发生沼气池中毒事故，造成1人死亡。原因正在调查，已停产整顿。"
             "因镇里当时忙于处置，未及时上报，现予补报。")
