@@ -580,7 +580,8 @@ class Model:
             urgency_proba = {c: round(p, 4) for c, p in zip(uc, pu_list[i])}
             focus = fc[focus_at[i]]
             model_urg = "flash" if flash[i] else uc[urgency_at[i]]
-            urgency, reasons = decide_urgency(model_urg, urgency_proba, facts, rec_at, config, inputs[i].facts)
+            urgency, reasons = decide_urgency(model_urg, urgency_proba, facts, rec_at, config, inputs[i].facts,
+                                              flash_thr)
             review = []
             if pf_max[i] < thr_f:
                 review.append(f"领域判断把握不大（最高概率{pf_max[i]:.2f}，低于{thr_f:.2f}）")
@@ -593,13 +594,17 @@ class Model:
 
 def decide_urgency(model_urgency: str, proba: dict[str, float], facts: Facts | None,
                    received_at: datetime | None, config: Config,
-                   cues: dict[str, float] | None = None) -> tuple[str, list[str]]:
+                   cues: dict[str, float] | None = None, flash_threshold: float = 1.0) -> tuple[str, list[str]]:
     """The model's urgency, raised to flash where the rules are clear (labels.md): a death,
     people missing or trapped, several (two or more) seriously injured, a gathering of 50 or
     more people that is neither over nor only planned (``cues``: the fact features), or a
     severity grade of 较大 and above, in an event that is recent. Returns the reasons."""
     names = load_labels().name
     reasons = [f"模型判断为{names(model_urgency)}（概率{proba.get(model_urgency, 0):.2f}）"]
+    if model_urgency == "flash" and max(proba, key=proba.get) != "flash":
+        # flash won below the top probability: say so, and why
+        reasons = [f"模型判断为特急：特急概率{proba['flash']:.2f}，达到特急判定阈值{flash_threshold:g}"
+                   f"（漏判特急代价最大，阈值在 dev 上按特急召回率选定）"]
     if facts is None or model_urgency == "flash":
         return model_urgency, reasons
     grade, grade_reasons = severity(facts)

@@ -401,3 +401,12 @@ def test_fact_features_read_labels_md_signs(text, present, absent):
     f = set(fact_features(a.facts, "", text, received))
     assert present <= f and not (absent & f), f
 
+
+def test_flash_below_the_top_probability_says_why():
+    urgency, reasons = decide_urgency("flash", {"flash": 0.31, "urgent": 0.69, "routine": 0.0}, Facts(),
+                                      RECEIVED, load_config(), {}, 0.175)
+    assert urgency == "flash"
+    assert reasons == ["模型判断为特急：特急概率0.31，达到特急判定阈值0.175（漏判特急代价最大，阈值在 dev 上按特急召回率选定）"]
+    assert decide_urgency("flash", {"flash": 0.8, "urgent": 0.2}, Facts(), RECEIVED, load_config(), {})[1] == [
+        "模型判断为特急（概率0.80）"]
+
