@@ -104,9 +104,12 @@ def fact_features(facts: Facts | None, title: str, text: str, received_at: datet
                  "rescued", "drinking_hit", "stranded"):
         if cues[name].search(body):
             f[name] = 1.0
-    # labels.md: minor injuries are urgent; several serious injuries are flash
-    if injured and not facts.serious and cues["minor_injury"].search(text):
+    # labels.md: minor injuries are urgent; several serious injuries are flash (an illness
+    # report's mild symptoms say nothing of how far an outbreak has spread)
+    if injured and not facts.serious and not facts.patients and cues["minor_injury"].search(text):
         f["injuries_minor"] = 1.0
+    if (facts.patients or 0) >= 10 and "spreading" in f:
+        f["outbreak_spreading"] = 1.0
     evacuated = [int(m.group("n")) for m in cues["evacuation"].finditer(text)]
     if evacuated:
         n = max(evacuated)

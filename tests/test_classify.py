@@ -390,6 +390,8 @@ def test_second_stage_weighs_the_facts(shipped_on_dev):
     ("已通知沿渠农户暂停饮用井水，由镇里送桶装水。", {"drinking_hit"}, set()),
     ("下游约18公里处为县第二水厂取水口，目前水质正常。", {"drinking_water"}, {"drinking_hit"}),
     ("走失男童已于今日凌晨被找到，身体无恙。", {"rescued"}, set()),
+    ("至9时20分已有58名学生出现呕吐、腹泻症状，病例仍在增加，均为轻症。", {"outbreak_spreading", "patients>=10"},
+     {"injuries_minor"}),
     ("约300辆车、900余名司乘人员滞留。", {"stranded"}, set()),
 ])
 def test_fact_features_read_labels_md_signs(text, present, absent):
