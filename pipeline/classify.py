@@ -110,7 +110,7 @@ def fact_features(facts: Facts | None, title: str, text: str, received_at: datet
         f["injuries_minor"] = 1.0
     if (facts.patients or 0) >= 10 and "spreading" in f:
         f["outbreak_spreading"] = 1.0
-    evacuated = [int(m.group("n")) for m in cues["evacuation"].finditer(text)]
+    evacuated = [int(m.group("n")) for key in ("evacuation", "evacuation_before") for m in cues[key].finditer(text)]
     if evacuated:
         n = max(evacuated)
         f["evacuated>=1000" if n >= 1000 else "evacuated>=100" if n >= 100 else "evacuated>0"] = 1.0

@@ -387,6 +387,8 @@ def test_second_stage_weighs_the_facts(shipped_on_dev):
     ("事故造成2人受伤，其中1人重伤，正在抢救。", set(), {"injuries_minor"}),
     ("组织干部逐户转移渔港新村、盐仓老街低洼区群众3200余人。", {"evacuated>=1000"}, {"evacuated>=100"}),
     ("沿河低洼组已转移群众160人，暂无人员伤亡。", {"evacuated>=100"}, {"evacuated>=1000"}),
+    ("9时30分前将全校师生1380人转移至上风向的文体中心。", {"evacuated>=1000"}, set()),
+    ("5人受伤，其中3人已转院治疗。", set(), {"evacuated>0", "evacuated>=100"}),
     ("已通知沿渠农户暂停饮用井水，由镇里送桶装水。", {"drinking_hit"}, set()),
     ("下游约18公里处为县第二水厂取水口，目前水质正常。", {"drinking_water"}, {"drinking_hit"}),
     ("走失男童已于今日凌晨被找到，身体无恙。", {"rescued"}, set()),

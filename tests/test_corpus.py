@@ -32,6 +32,25 @@ def test_every_record_is_well_formed(corpus):
     assert [i for i, n in ids.items() if n > 1] == []
 
 
+def test_other_writers_files_are_well_formed_and_apart(corpus):
+    """corpus/extra (trained on with --add) and corpus/check (never trained on): labeled like the
+    splits, no id shared with a split or another file, and no text copied from a split."""
+    split_ids = {r["id"] for r in corpus}
+    split_texts = {r["text"] for r in corpus}
+    seen: dict[str, str] = {}
+    files = sorted((CORPUS_DIR / "extra").glob("*.jsonl")) + sorted((CORPUS_DIR / "check").glob("*.jsonl"))
+    assert [f.name for f in files] == ["fresh-a.jsonl", "fresh-c.jsonl", "fresh-e.jsonl", "fresh-f.jsonl",
+                                       "fresh-g.jsonl", "fresh-h.jsonl", "fresh-b.jsonl", "fresh-d.jsonl"]
+    for path in files:
+        recs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        assert len(recs) >= 60
+        for r in recs:
+            assert check_record(r) == [], (path.name, r["id"])
+            assert r["id"] not in split_ids and r["id"] not in seen, (path.name, r["id"])
+            assert r["text"] not in split_texts
+            seen[r["id"]] = path.name
+
+
 def test_distribution_meets_the_minimums(stats):
     assert stats.total >= 1200
     for code in FOCUS:
