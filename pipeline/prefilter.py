@@ -14,6 +14,9 @@ from re import _parser as P
 
 # A test of more strings than this costs more than the regex saves.
 MAX_STRINGS = 40
+# From this many strings on, a group is tested by one regex of them all: one scan of the text
+# (led by the set of their first characters) instead of one ``in`` per string, 2x faster at 9.
+REGEX_FROM = 6
 
 
 def _clauses(items) -> list[set[str]]:
@@ -77,11 +80,14 @@ class Guarded:
     The test's result is kept for the last text seen, as the same text is often searched
     again within windows (``search(text, pos, endpos)``)."""
 
-    __slots__ = ("re", "need", "_memo")
+    __slots__ = ("re", "need", "_tests", "_memo")
 
     def __init__(self, pattern: re.Pattern, need: list[tuple[str, ...]]):
         self.re = pattern
         self.need = need
+        # per group: its strings, or the ``search`` of a regex of them (see REGEX_FROM)
+        self._tests = [re.compile("|".join(map(re.escape, g))).search if len(g) >= REGEX_FROM else g
+                       for g in need]
         self._memo: tuple[str | None, bool] = (None, True)
 
     def may_match(self, text: str) -> bool:
@@ -89,11 +95,15 @@ class Guarded:
         if memo[0] is text:
             return memo[1]
         ok = True
-        for group in self.need:  # plain loops: a generator per group cost as much as the test
-            for s in group:
-                if s in text:
+        for test in self._tests:  # plain loops: a generator per group cost as much as the test
+            if test.__class__ is tuple:
+                for s in test:
+                    if s in text:
+                        break
+                else:
+                    ok = False
                     break
-            else:
+            elif test(text) is None:
                 ok = False
                 break
         self._memo = (text, ok)
