@@ -1087,7 +1087,7 @@ def _word_bounds(doc: Doc) -> tuple[list[int], list[int]]:
     if words is None:
         return [t.idx for t in doc], [t.idx + len(t) for t in doc]
     ends = list(itertools.accumulate(map(len, words)))
-    return [e - len(w) for e, w in zip(ends, words)], ends
+    return ([0, *ends[:-1]] if ends else []), ends  # each word starts where the one before ends
 
 
 @Language.component("triage_places")
