@@ -33,3 +33,26 @@ def test_large_groups_are_tested_by_one_regex():
     g = guard(re.compile(r"终报|已平息|已全部撤离|已全部劝返|全部扑灭|已恢复通行|已恢复正常|处置完毕"))
     assert len(g.need[0]) >= REGEX_FROM and not isinstance(g._tests[0], tuple)
     assert g.may_match("险情已平息") and not g.may_match("险情仍在发展")
+
+
+@pytest.mark.parametrize("pattern, led", [
+    (r"(?<!第)\d+人|死亡", True),  # a count behind a lookbehind: re has no prefix of its own
+    (r"(?:出现|有)症状|(?P<n>\d+)例", True),
+    (r"(?:a|b)?c+", True),
+    (r"abc|abd", False),  # re's own literal prefix
+    (r"[^a]b|c", False),  # any character may come first
+    (r"x*", False),  # may match empty
+    (r"(?<=另)\d+人", False),  # a lookaround in front
+    (r"(?i)abc|d", False),
+])
+def test_lead_only_where_re_scans_every_position(pattern, led, texts):
+    from pipeline.prefilter import lead
+
+    rx = re.compile(pattern)
+    out = lead(rx)
+    assert (out is not rx) == led
+    for t in texts + ["另12人", "有症状", "3例", "ccc", "C"]:
+        assert [(m.span(), m.groups()) for m in out.finditer(t)] == [(m.span(), m.groups()) for m in rx.finditer(t)]
+        ours, theirs = out.match(t, 1), rx.match(t, 1)
+        assert (ours and ours.span()) == (theirs and theirs.span())
+    assert out.groupindex == rx.groupindex and out.groups == rx.groups
