@@ -9,6 +9,7 @@ its peak RSS is its own:
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import platform
@@ -133,6 +134,7 @@ def _classify_stage(path: Path, config) -> StageResult:
     from .run import BATCH
 
     nlp, model = get_nlp(config), load_current(config)
+    gc.freeze()  # as ``Processor`` does once the stages are loaded
     seconds, mb, n = 0.0, 0.0, 0
     with open(path, encoding="utf-8") as fh:
         while True:

@@ -32,7 +32,9 @@ def report_patterns() -> dict[str, re.Pattern]:
     """Compiled phrase patterns from ``data/report_patterns.toml``."""
     with open(PATTERNS_FILE, "rb") as fh:
         data = tomllib.load(fh)
-    return {name: re.compile("|".join(f"(?:{p})" for p in pats)) for name, pats in data.items()}
+    from .prefilter import lead
+
+    return {name: lead(re.compile("|".join(f"(?:{p})" for p in pats))) for name, pats in data.items()}
 
 
 def admits_delay(text: str) -> bool:

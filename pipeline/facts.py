@@ -26,7 +26,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from .labels import load_labels
-from .prefilter import guard
+from .prefilter import guard, lead
 
 PATTERNS_FILE = Path(__file__).resolve().parent / "data" / "fact_patterns.toml"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -823,7 +823,7 @@ def _site_regex() -> tuple[re.Pattern, re.Pattern, frozenset]:
     (a site word, or the road number of a G/K stake or a national road), and the non-places."""
     p = patterns()["places"]
     site = re.compile(rf"[\u4e00-\u9fffA-Za-z0-9]{{2,12}}?(?:{p['sites']})|G\d{{2,4}}线?K\d+(?:\+\d+)?处?|[A-Z]\d{{1,4}}(?:国道|省道|高速)")
-    anchor = re.compile(rf"{p['sites']}|[A-Z]\d")
+    anchor = lead(re.compile(rf"{p['sites']}|[A-Z]\d"))
     return site, anchor, frozenset(p["not_places"])
 
 
@@ -1087,7 +1087,7 @@ def _word_bounds(doc: Doc) -> tuple[list[int], list[int]]:
     if words is None:
         return [t.idx for t in doc], [t.idx + len(t) for t in doc]
     ends = list(itertools.accumulate(map(len, words)))
-    return [e - len(w) for e, w in zip(ends, words)], ends
+    return ([0, *ends[:-1]] if ends else []), ends  # each word starts where the one before ends
 
 
 @Language.component("triage_places")

@@ -14,6 +14,9 @@ from re import _parser as P
 
 # A test of more strings than this costs more than the regex saves.
 MAX_STRINGS = 40
+# From this many strings on, a group is tested by one regex of them all: one scan of the text
+# (led by the set of their first characters) instead of one ``in`` per string, 2x faster at 9.
+REGEX_FROM = 6
 
 
 def _clauses(items) -> list[set[str]]:
@@ -77,11 +80,14 @@ class Guarded:
     The test's result is kept for the last text seen, as the same text is often searched
     again within windows (``search(text, pos, endpos)``)."""
 
-    __slots__ = ("re", "need", "_memo")
+    __slots__ = ("re", "need", "_tests", "_memo")
 
     def __init__(self, pattern: re.Pattern, need: list[tuple[str, ...]]):
         self.re = pattern
         self.need = need
+        # per group: its strings, or the ``search`` of a regex of them (see REGEX_FROM)
+        self._tests = [re.compile("|".join(map(re.escape, g))).search if len(g) >= REGEX_FROM else g
+                       for g in need]
         self._memo: tuple[str | None, bool] = (None, True)
 
     def may_match(self, text: str) -> bool:
@@ -89,11 +95,15 @@ class Guarded:
         if memo[0] is text:
             return memo[1]
         ok = True
-        for group in self.need:  # plain loops: a generator per group cost as much as the test
-            for s in group:
-                if s in text:
+        for test in self._tests:  # plain loops: a generator per group cost as much as the test
+            if test.__class__ is tuple:
+                for s in test:
+                    if s in text:
+                        break
+                else:
+                    ok = False
                     break
-            else:
+            elif test(text) is None:
                 ok = False
                 break
         self._memo = (text, ok)
@@ -116,7 +126,85 @@ class Guarded:
         return self.re.pattern
 
 
+_CATEGORIES = {C.CATEGORY_DIGIT: r"\d", C.CATEGORY_NOT_DIGIT: r"\D", C.CATEGORY_SPACE: r"\s",
+               C.CATEGORY_NOT_SPACE: r"\S", C.CATEGORY_WORD: r"\w", C.CATEGORY_NOT_WORD: r"\W"}
+_REPEATS = (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT)
+
+
+def _first(items) -> tuple[set[str], bool] | None:
+    """(class items covering every character a match of ``items`` can start with, whether it
+    can match empty), or None when any character could come first."""
+    out: set[str] = set()
+    for op, av in items:
+        if op in (C.ASSERT, C.ASSERT_NOT, C.AT):
+            continue  # zero width: the next item starts the match
+        if op is C.LITERAL:
+            return out | {re.escape(chr(av))}, False
+        if op is C.IN:
+            for o, a in av:
+                if o is C.LITERAL:
+                    out.add(re.escape(chr(a)))
+                elif o is C.RANGE:
+                    out.add(f"{re.escape(chr(a[0]))}-{re.escape(chr(a[1]))}")
+                elif o is C.CATEGORY and a in _CATEGORIES:
+                    out.add(_CATEGORIES[a])
+                else:
+                    return None  # negated sets and the rest
+            return out, False
+        if op is C.SUBPATTERN or op is C.ATOMIC_GROUP:
+            sub = av if op is C.ATOMIC_GROUP else av[3]
+            if op is C.SUBPATTERN and (av[1] or av[2]):
+                return None  # inline flags
+            first = _first(sub)
+        elif op is C.BRANCH:
+            firsts = [_first(alt) for alt in av[1]]
+            if any(f is None for f in firsts):
+                return None
+            first = set().union(*(f[0] for f in firsts)), any(f[1] for f in firsts)
+        elif op in _REPEATS:
+            first = _first(av[2])
+            if first is not None and av[0] == 0:
+                first = first[0], True
+        else:
+            return None  # any character, back references...
+        if first is None:
+            return None
+        out |= first[0]
+        if not first[1]:
+            return out, False
+    return out, True
+
+
+def lead(pattern: re.Pattern) -> re.Pattern:
+    """``pattern`` behind a lookahead for the characters its matches can start with, when
+    ``re`` finds no literal or character-set prefix of its own (an alternation of groups, a
+    count behind a lookbehind): ``re`` then tries the whole pattern at every position, and the
+    one class test rejects most of them (3x faster on the count patterns). Every match starts
+    with one of those characters, so the matches, spans and groups are the same."""
+    from re import _compiler
+
+    if pattern.flags & re.IGNORECASE or not isinstance(pattern.pattern, str):
+        return pattern
+    try:
+        tree = P.parse(pattern.pattern, pattern.flags)
+        if _compiler._get_literal_prefix(tree, tree.state.flags)[0] or _compiler._get_charset_prefix(tree, tree.state.flags):
+            return pattern
+    except Exception:  # the private helpers changed: keep the pattern as it is
+        return pattern
+    if tree.data and tree.data[0][0] is C.ASSERT:
+        return pattern  # a lookaround in front already rejects most positions in one test
+    first = _first(tree)
+    if first is None or first[1]:
+        return pattern
+    try:
+        return re.compile(f"(?=[{''.join(sorted(first[0]))}])(?:{pattern.pattern})", pattern.flags)
+    except re.error:  # global inline flags, which must stay at the start
+        return pattern
+
+
 def guard(pattern: re.Pattern) -> "re.Pattern | Guarded":
-    """``pattern`` with a string test in front when one can be made, else ``pattern`` itself."""
+    """``pattern`` with a string test in front when one can be made, else ``pattern`` itself;
+    either led by its first characters (``lead``)."""
     need = required_strings(pattern)
+    pattern = lead(pattern)
     return Guarded(pattern, need) if need else pattern

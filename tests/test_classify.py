@@ -414,3 +414,32 @@ def test_flash_below_the_top_probability_says_why():
     assert decide_urgency("flash", {"flash": 0.8, "urgent": 0.2}, Facts(), RECEIVED, load_config(), {})[1] == [
         "模型判断为特急（概率0.80）"]
 
+
+def test_fact_block_is_the_dict_vectorizers(shipped_on_dev):
+    import numpy as np
+
+    from pipeline.train import prepare
+
+    model = shipped_on_dev[0]
+    feat = model.featurizer
+    inputs = prepare(load_split("dev")).inputs + [prepare(load_split("dev")[:1]).inputs[0]]
+    inputs[-1].facts = {"no such feature": 1.0, "dead>0": 1.0}
+    ours = feat._fact_block(inputs)
+    theirs = feat.facts.transform([i.facts for i in inputs]) * feat.fact_weight
+    assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
+    assert np.array_equal(ours.indptr, theirs.indptr) and np.array_equal(ours.indices, theirs.indices)
+    assert ours.data.tobytes() == theirs.data.tobytes()
+
+
+def test_round4_is_pythons_round_to_the_bit():
+    import numpy as np
+
+    from pipeline.classify import round4
+
+    rng = np.random.default_rng(0)
+    halves = (rng.integers(0, 10**4, (2000, 3)) + 0.5) / 1e4  # near a tie in decimal
+    ties = rng.integers(0, 2**10, (2000, 3)) / 2**10  # exact binary ties (1/32 * 1e4 = 312.5)
+    odd = np.array([[0.0, 1.0, 0.99995, 0.00005, 1e300, float("nan"), float("inf")]])
+    for p in (rng.random((5000, 4)), rng.random((500, 9)).astype(np.float32), halves, ties, odd):
+        want = [[round(v, 4) for v in row] for row in p.tolist()]
+        assert np.array_equal(np.array(round4(p)), np.array(want), equal_nan=True)
