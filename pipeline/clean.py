@@ -18,6 +18,15 @@ _FULLWIDTH_POINT = re.compile(r"(?<=\d)．(?=\d)")
 # Any character that fold_width changes (most texts have none, and translate is slow).
 _FULLWIDTH = re.compile("[" + "".join(chr(cp) for cp in sorted(_WIDTH_TABLE)) + "．]")
 
+# Half-width , : ; ? ! ( ) next to a Chinese character are Chinese punctuation typed on a
+# half-width keyboard or pasted from a chat (some offices write whole reports so); the rules
+# read the full-width forms. Between digits or Latin letters (1,800  14:30  http://) they stay.
+_HALF_PUNCT_TABLE = str.maketrans(",:;?!()", "，：；？！（）")
+_CJK = r"[\u3000-\u303f\u3400-\u9fff\uff01-\uff5e“”‘’…—]"
+_HALF_PUNCT = re.compile(rf"(?<={_CJK})[,:;?!()]+|[,:;?!()]+(?={_CJK})")
+_ANY_HALF = re.compile(r'[,:;?!()"]')
+_HAS_CJK = re.compile(r"[\u3400-\u9fff]")
+
 _SPACES = re.compile(r"[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -39,6 +48,24 @@ def fold_width(text: str) -> str:
     if not _FULLWIDTH.search(text):
         return text
     return _FULLWIDTH_POINT.sub(".", text.translate(_WIDTH_TABLE))
+
+
+def fold_punctuation(text: str) -> str:
+    """Half-width punctuation in Chinese text to full-width, one character for one: , : ; ? !
+    ( ) touching a Chinese character or full-width mark, and straight double quotes paired
+    within a line of Chinese (an odd count is left alone) to “ ”."""
+    if not _ANY_HALF.search(text):
+        return text
+    text = _HALF_PUNCT.sub(lambda m: m.group().translate(_HALF_PUNCT_TABLE), text)
+    if '"' in text:
+        lines = text.split("\n")
+        for i, line in enumerate(lines):
+            n = line.count('"')
+            if n and n % 2 == 0 and _HAS_CJK.search(line):
+                parts = line.split('"')
+                lines[i] = "".join(part + ("“" if k % 2 == 0 else "”") for k, part in enumerate(parts[:-1])) + parts[-1]
+        text = "\n".join(lines)
+    return text
 
 
 def _is_noise(tokens: list[str]) -> bool:
@@ -103,8 +130,9 @@ def normalize_whitespace(text: str) -> str:
 
 
 def clean_text(text: str) -> str:
-    """The cleaned text: widths folded, noise removed, whitespace normalised."""
+    """The cleaned text: widths folded, noise removed, whitespace normalised, then half-width
+    punctuation in Chinese folded (after the noise, which is found in runs of ASCII)."""
     text = normalize_whitespace(fold_width(text))
     cut = remove_noise(text)
     # normalize_whitespace is idempotent: only a text that lost noise needs it again.
-    return text if cut is text else normalize_whitespace(cut)
+    return fold_punctuation(text if cut is text else normalize_whitespace(cut))

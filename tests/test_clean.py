@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.clean import clean_text, fold_width, noise_spans
+from pipeline.clean import clean_text, fold_punctuation, fold_width, noise_spans
 
 NOISE_CASES = [
     ("信息工作8 ^/ F0 i4 G6 R( W0 m5 l. A9 L十分重要", "信息工作十分重要"),
@@ -38,7 +38,7 @@ def test_noise_removed(noisy, clean):
 @pytest.mark.parametrize("text", KEEP_CASES)
 def test_legitimate_ascii_kept(text):
     assert noise_spans(text) == []
-    assert clean_text(text) == text
+    assert clean_text(text) == fold_punctuation(text)  # nothing cut (quotes may become “”)
 
 
 def test_width_folding_keeps_chinese_punctuation():
@@ -67,3 +67,17 @@ def test_never_removes_cjk_or_date_digits(parts):
     for p in parts:
         if re.fullmatch(r"\d{4}-\d\d-\d\d", p):
             assert p in cleaned
+
+
+@pytest.mark.parametrize("text,folded", [
+    ("11月14日至17日,我院新生儿科(NICU)陆续有4名患儿发病,约1,800人", "11月14日至17日，我院新生儿科（NICU）陆续有4名患儿发病，约1,800人"),
+    ("区委、管委会:\n今日凌晨3:50,关东村发生火灾;无人员伤亡!", "区委、管委会：\n今日凌晨3:50，关东村发生火灾；无人员伤亡！"),
+    ('以"企业已私下协商赔偿、损失不大"为由,未上报。', "以“企业已私下协商赔偿、损失不大”为由，未上报。"),
+    ('他说"好"吗?还有一个"', '他说"好"吗？还有一个"'),  # an odd count of quotes is left alone
+    # between ASCII on both sides a comma stays, as in a URL or a list of codes
+    ("详见http://www.example.gov.cn/a?id=3&p=2,PM2.5浓度", "详见http://www.example.gov.cn/a?id=3&p=2,PM2.5浓度"),
+    ('He said "fine", (ok)', 'He said "fine", (ok)'),
+])
+def test_half_width_punctuation_in_chinese_is_folded(text, folded):
+    assert clean_text(text) == folded
+    assert len(fold_punctuation(text)) == len(text)
