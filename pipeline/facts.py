@@ -418,6 +418,10 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
         rf"(?:(?:经|送医|送院|后)*(?:抢救|急救|救治|施救)无效(?:死亡|身亡)?|已无生命体征|均已遇难|已遇难|已无呼吸)(?P<n2>)")
     # 另2人腹部、臂部受伤: after 另 the body parts may be listed
     out["injured_other"] = re.compile(rf"(?<=另)(?:有)?(?P<n1>{count}){unit}[^。；，,\n]{{0,12}}?{c['injured']}(?P<n2>)")
+    # 3名厨师面部、手部轻度烧伤; 2人呼吸不适、面部轻度擦伤: body parts or symptoms listed between
+    # the count and the word (no other count and no other casualty word in the list).
+    item = r"[^。；，,、\n\d零〇一二两三四五六七八九十死伤亡]"
+    out["injured_parts"] = re.compile(rf"(?P<n1>{count}){unit}(?:{item}{{1,6}}、){{1,3}}{item}{{0,6}}?{c['injured']}(?P<n2>)")
     out["animals"] = re.compile(c["animals"])
     out["dead_body"] = re.compile(rf"(?P<n1>{count})(?:人|名|具)(?:的)?(?:遗体|尸体)(?P<n2>)"
                                  rf"|(?P<n3>{count})具[^，。；\n\d]{{0,6}}?(?:尸体|遗体)")
@@ -543,7 +547,8 @@ def find_casualties(text: str, facts: Facts) -> None:
             counts[kind].append(sum(values))
             facts.mentions.append(Mention(kind, m.start(), m.end(), m.group(), sum(values)))
     for kind, key in (("serious", "serious"), ("light", "light"), ("dead", "dead"), ("dead", "dead_rescue"),
-                      ("dead", "dead_body"), ("dead", "dead_compact"), ("injured", "injured"), ("injured", "injured_other"), ("missing", "missing"),
+                      ("dead", "dead_body"), ("dead", "dead_compact"), ("injured", "injured"), ("injured", "injured_other"), ("injured", "injured_parts"),
+                      ("missing", "missing"),
                       ("trapped", "trapped")):
         if kind not in present:
             continue
@@ -1068,12 +1073,40 @@ def times_component(doc: Doc) -> Doc:
     return doc
 
 
+@lru_cache(maxsize=1)
+def _drill_regexes() -> tuple[re.Pattern, re.Pattern]:
+    c = patterns()["casualties"]
+    return re.compile(c["drill"]), re.compile(c["scenario"])
+
+
+def mask_drill_scenarios(text: str) -> str:
+    """The text with a drill's scenario sentences blanked out, offsets kept (each character
+    of such a sentence becomes ○), so that a simulated casualty is never counted."""
+    drill, scenario = _drill_regexes()
+    if not drill.search(text):
+        return text
+    out, pos = [], 0
+    for m in scenario.finditer(text):
+        if m.start() < pos:
+            continue
+        s, e = _sentence_start(text, m.start()), _sentence_end(text, m.end())
+        out.append(text[pos:s])
+        out.append("○" * (e - s))
+        pos = e
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _sentence_start(text: str, pos: int) -> int:
+    return max(text.rfind("。", 0, pos), text.rfind("；", 0, pos), text.rfind("\n", 0, pos)) + 1
+
+
 @Language.component("triage_casualties")
 def casualties_component(doc: Doc) -> Doc:
-    """Find casualties, losses and crowd sizes."""
+    """Find casualties, losses and crowd sizes (not those of a drill's scenario)."""
     facts = _facts_of(doc)
     before = len(facts.mentions)
-    text = doc_text(doc)
+    text = mask_drill_scenarios(doc_text(doc))
     find_casualties(text, facts)
     find_loss_and_crowd(text, facts)
     _add_spans(doc, facts.mentions[before:])

@@ -71,6 +71,11 @@ def test_no_time_of_day_means_no_event_time(nlp):
     ("现场十余人受伤。", None, None, None),
     ("经核实实际死亡5人，此前上报2人。", 5, None, None),
     ("无人失踪，无人受伤。", 0, 0, 0),  # nobody hurt: nobody died
+    ("3名厨师面部、手部轻度烧伤，已送区中医院处理。", None, 3, None),  # the body parts listed
+    ("另2人腹部、臂部受伤。", None, 2, None),
+    ("其中2人呼吸不适、面部轻度擦伤，送矿医院观察。", None, 2, None),
+    ("其中2人轻度冻伤，在乡卫生院治疗。", None, 2, None),
+    ("事故造成1人死亡、受伤2人。", 1, 2, None),  # a list item with another casualty word is no body part
 ])
 def test_casualty_counts(nlp, text, dead, injured, missing):
     f = facts_of(nlp, text)
@@ -356,3 +361,18 @@ def test_meals_after_a_day(nlp, text, expected):
 
 def test_a_meal_alone_is_no_time(nlp):
     assert facts_of(nlp, "学生午餐为米饭、凉拌黄瓜，初步怀疑为食物中毒。").event_time is None
+
+
+@pytest.mark.parametrize("text,dead,injured,missing", [
+    ("11月11日下午，某小学开展地震应急疏散演练。演练模拟发生5.8级地震，5名学生被困、2名学生受伤。全校师生疏散至操场。",
+     None, None, None),
+    ("县防灾减灾救灾委员会组织暴雪灾害综合应急演练，模拟30名牧民被困、1人失踪、2人冻伤的场景。", None, None, None),
+    ("消防应急演练中，将3名“被困人员”救下，其中1名“伤员”由120现场模拟转运。", None, None, None),
+    # a real hurt during a drill is a casualty
+    ("演练模拟仓库起火。演练过程中1名队员扭伤脚踝，已送医。", None, 1, None),
+    # no drill: the word 模拟 alone hides nothing
+    ("某厂模拟量仪表故障引发爆炸，造成2人受伤。", None, 2, None),
+])
+def test_a_drills_scenario_hurts_nobody(nlp, text, dead, injured, missing):
+    f = facts_of(nlp, text)
+    assert (f.dead, f.injured, f.missing) == (dead, injured, missing)
