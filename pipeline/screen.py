@@ -303,6 +303,9 @@ class Screener:
                 and not self.rx["omission.incident"].search(title or "")
                 and (received_at is None or self._clock_time(text, facts, received_at) is None)):
             return out  # an analysis or summary, not a report of a specific event
+        if (not harm and facts.event_time is None
+                and self.rx["omission.prospective"].search((title or "") + "\n" + text[:_sentence(text, 0)[1]])):
+            return out  # a plan or a risk's first signs: no event yet with a time and a place
         if facts.event_time is None:
             out.append(self._sig("omission.time", "omission", "未写明事件发生的具体时间", s, e))
         elif received_at is not None and self._clock_time(text, facts, received_at) is None:
@@ -382,9 +385,10 @@ class Screener:
             m = unknown[0]
             out.append(self._sig("concealment.unknown_counts", "concealment",
                                  f"伤亡人数未给出：“{m.text}”", m.start, m.end))
-        backed = self.rx["concealment.reassurance_backed"]
+        backed, aftermath = self.rx["concealment.reassurance_backed"], self.rx["concealment.reassurance_aftermath"]
         m = next((m for m in self.rx["concealment.reassurance"].finditer(text)
-                  if not _quoted(text, m.start()) and not backed.search(_slice_sentence(text, m.start()))), None)
+                  if not _quoted(text, m.start()) and not backed.search(_slice_sentence(text, m.start()))
+                  and not aftermath.search(text, _sentence(text, m.start())[0], m.start())), None)
         if m:
             harmful = (facts.dead or 0) > 0 or (facts.missing or 0) > 0 or bool(vague)
             rule = "concealment.reassurance_with_harm" if harmful else "concealment.reassurance"

@@ -635,3 +635,32 @@ def test_animals_dying_make_no_flash_report(nlp, screener):
             "事件无人员伤亡，系企业偷排所致，镇里已责令企业停产、封堵暗管。")
     res = run(nlp, screener, text, "flash", datetime(2026, 11, 25, 18, 20, tzinfo=TZ))
     assert {s.rule for s in res.signals if s.flag == "delay"} == {"delay.clock_unconfirmed"}
+
+
+@pytest.mark.parametrize("title,text", [
+    ("花山村部分失地农民计划进京上访",
+     "据网格员排查掌握，花山村因征地补偿问题多次上访的村民15人近日在微信群中商议，计划于下月初分批进京上访。"
+     "街道已成立工作专班，逐人落实包保责任。"),
+    ("关注：某投资公司出现兑付困难苗头",
+     "我局在日常监测中发现，某投资咨询公司以理财名义向社会公众销售产品，近期已出现多笔到期产品延期兑付，"
+     "涉及投资人约900人。目前尚无投资人聚集。"),
+])
+def test_a_plan_or_a_risks_first_signs_is_not_checked_for_elements(nlp, screener, title, text):
+    res = run(nlp, screener, text, "urgent", RECEIVED, title)
+    assert not [s for s in res.signals if s.flag == "omission"], [s.rule for s in res.signals]
+
+
+def test_an_incident_without_a_time_is_still_an_omission_whatever_its_risk_words(nlp, screener):
+    text = "桃溪镇新华村一处民房发生火灾，存在一定安全隐患，镇里已组织扑救。"
+    res = run(nlp, screener, text, "urgent", RECEIVED, "桃溪镇一民房起火")
+    assert "omission.time" in {s.rule for s in res.signals}
+
+
+@pytest.mark.parametrize("text,flagged", [
+    ("事故共造成2人死亡、5人受伤，起火原因已查明。遇难者善后事宜已妥善处理，受影响居民已返回家中。", False),
+    ("事故共造成2人死亡、5人受伤。目前情况已妥善处理，请领导放心。", True),
+])
+def test_aftermath_settled_is_no_reassurance(nlp, screener, text, flagged):
+    res = run(nlp, screener, text, "urgent", RECEIVED)
+    rules = {s.rule for s in res.signals}
+    assert bool(rules & {"concealment.reassurance", "concealment.reassurance_with_harm"}) is flagged, rules
