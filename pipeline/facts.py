@@ -393,10 +393,13 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
     out = {}
     # A number followed by one of these is an age, a time, money or a quantity, not a count of people.
     not_people = r"(?!岁|年|月|日|号|时|点|分|秒|元|万|亿|亩|米|公|千|里|辆|户|间|台|次|级|%|\.|架|吨|座|家|所|处|条|只|头|起|个月|小时|天|车|急救|救护|指挥)"
+    # A death is often told with who died first (一名68岁男性在送往镇卫生院途中死亡): a longer clause.
+    # (but no other count in it: 3名矿工中1人…死亡 is one dead)
+    gap_dead = gap.replace("{0,10}?", "{0,16}?").replace("护送)", r"护送|(?:\d+|[一二两三四五六七八九十]+)(?:人|名))")
     for kind in ("dead", "injured", "serious", "light", "missing", "trapped"):
         word = c[kind]
         out[kind] = re.compile(
-            rf"(?P<n1>{count}){not_people}(?:{unit}{gap}|{unit}{gapp}{paren}[，,]?{gapp})?(?:经抢救无效|抢救无效)?{word}(?!{victim}{count}{unit})"
+            rf"(?P<n1>{count}){not_people}(?:{unit}{gap_dead if kind == 'dead' else gap}|{unit}{gapp}{paren}[，,]?{gapp})?(?:经抢救无效|抢救无效)?{word}(?!{victim}{count}{unit})"
             rf"|{word}(?:人数|人员)?(?:已|共|累计)?(?:为|达|达到|增至|增加到|上升至|上升到|升至|有)?(?:约|共)?{victim}(?P<n2>{count}){unit}")
         out[kind + "_vague"] = re.compile(rf"{vague}(?!处|次|项|部位|方面|年|天|日|个月|小时|分钟){unit}?(?:人员|群众|工人|村民|学生)?{gap}{word}")
         # Lists summed: 3名施工人员和2名村民受伤; 刺伤民警2名、辅警1名.
@@ -414,7 +417,7 @@ def _casualty_regexes() -> dict[str, re.Pattern]:
     out["word_ill"] = re.compile(r"病|诊|毒|染|症|院|留观|吸入|送|救|治疗|观察|例")
     # "一名工人被卷入，经送医抢救无效死亡": the count may stand a clause before 抢救无效.
     out["dead_rescue"] = re.compile(
-        rf"(?P<n1>{count}){not_people}{unit}[^。；\n\d一二两三四五六七八九十]{{0,24}}?"
+        rf"(?P<n1>{count}){not_people}{unit}{paren}?[^。；\n\d一二两三四五六七八九十]{{0,24}}?"
         rf"(?:(?:经|送医|送院|后)*(?:抢救|急救|救治|施救)无效(?:死亡|身亡)?|已无生命体征|均已遇难|已遇难|已无呼吸)(?P<n2>)")
     # 另2人腹部、臂部受伤: after 另 the body parts may be listed
     out["injured_other"] = re.compile(rf"(?<=另)(?:有)?(?P<n1>{count}){unit}[^。；，,\n]{{0,12}}?{c['injured']}(?P<n2>)")

@@ -76,6 +76,11 @@ def test_no_time_of_day_means_no_event_time(nlp):
     ("其中2人呼吸不适、面部轻度擦伤，送矿医院观察。", None, 2, None),
     ("其中2人轻度冻伤，在乡卫生院治疗。", None, 2, None),
     ("事故造成1人死亡、受伤2人。", 1, 2, None),  # a list item with another casualty word is no body part
+    # who died told first: an age, a parenthesis, a longer clause
+    ("13时05分，一名68岁男性在送往镇卫生院途中死亡。", 1, None, None),
+    ("卫生院报告：1名8月龄婴儿接种疫苗后次日死亡。", 1, None, None),
+    ("其中一人（男，23岁，外镇人）被啤酒瓶刺伤颈部，送县人民医院抢救无效死亡。", 1, None, None),
+    ("林场一名独居老人被邻居发现死于家中，疑似受冻。", 1, None, None),
 ])
 def test_casualty_counts(nlp, text, dead, injured, missing):
     f = facts_of(nlp, text)
