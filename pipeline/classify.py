@@ -100,7 +100,7 @@ def fact_features(facts: Facts | None, title: str, text: str, received_at: datet
         f["injured3-9"] = 1.0
     if (facts.patients or 0) >= 10:
         f["patients>=10"] = 1.0
-    for name in ("resolved", "emergency_response", "drinking_water", "planned", "affected_wan", "spreading",
+    for name in ("resolved", "final_report", "emergency_response", "drinking_water", "planned", "affected_wan", "spreading",
                  "rescued", "drinking_hit", "stranded"):
         if cues[name].search(body):
             f[name] = 1.0
@@ -633,7 +633,7 @@ def decide_urgency(model_urgency: str, proba: dict[str, float], facts: Facts | N
     """The model's urgency, raised to flash where the rules are clear (labels.md): a death,
     people missing or trapped, several (two or more) seriously injured, a gathering of 50 or
     more people that is neither over nor only planned (``cues``: the fact features), or a
-    severity grade of 较大 and above, in an event that is recent. Returns the reasons."""
+    severity grade of 较大 and above, in an event that is recent and not closed by a 终报. Returns the reasons."""
     names = load_labels().name
     reasons = [f"模型判断为{names(model_urgency)}（概率{proba.get(model_urgency, 0):.2f}）"]
     if model_urgency == "flash" and max(proba, key=proba.get) != "flash":
@@ -655,6 +655,9 @@ def decide_urgency(model_urgency: str, proba: dict[str, float], facts: Facts | N
     elif grade and SEVERITY_RANK.get(grade, 0) >= SEVERITY_RANK["较大"]:
         rule = f"事件等级为{grade}（{'；'.join(grade_reasons)}）"
     if rule is None:
+        return model_urgency, reasons
+    if "final_report" in (cues or ()):
+        reasons.append(f"{rule}，但这是终报（事件已处置完毕），不上调")
         return model_urgency, reasons
     window = timedelta(hours=config.classify.override_recent_hours)
     if facts.event_time is not None and received_at is not None:

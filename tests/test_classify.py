@@ -182,6 +182,15 @@ def test_a_gathering_over_or_only_planned_is_not_raised(cue):
     assert urgency == "urgent" and len(reasons) == 1
 
 
+def test_a_final_report_is_not_raised_for_its_deaths():
+    facts = Facts(dead=2, injured=5, event_time=RECEIVED - timedelta(hours=20))
+    assert decide_urgency("routine", {"routine": 0.9}, facts, RECEIVED, load_config(), {})[0] == "flash"
+    urgency, reasons = decide_urgency("routine", {"routine": 0.9}, facts, RECEIVED, load_config(),
+                                      {"final_report": 1.0, "resolved": 1.0})
+    assert urgency == "routine"
+    assert reasons[1] == "有人员死亡（2人），但这是终报（事件已处置完毕），不上调"
+
+
 def test_evaluate_command_on_a_labeled_file(trained, small_corpus):
     root, cfg, _ = small_corpus
     res = CliRunner().invoke(main, ["--config", str(cfg), "evaluate", str(root / "dev.jsonl"), "--json",
@@ -395,6 +404,8 @@ def test_second_stage_weighs_the_facts(shipped_on_dev):
     ("至9时20分已有58名学生出现呕吐、腹泻症状，病例仍在增加，均为轻症。", {"outbreak_spreading", "patients>=10"},
      {"injuries_minor"}),
     ("约300辆车、900余名司乘人员滞留。", {"stranded"}, set()),
+    ("遇难者善后事宜已妥善处理，此为终报。", {"final_report"}, set()),
+    ("现将事故情况续报如下。", set(), {"final_report"}),
 ])
 def test_fact_features_read_labels_md_signs(text, present, absent):
     from pipeline.classify import fact_features
