@@ -1148,6 +1148,20 @@ def add_fact_components(nlp: Language) -> Language:
     return nlp
 
 
+def deaths_in_title(title: str, facts: Facts) -> None:
+    """A death count the title states (…致1人死亡, 一名老人死亡) when the text gives none: some
+    writers tell the death in the text only in words of their own (老头当场就不行了, 没了)."""
+    if facts.dead is not None or not title or not _casualty_regexes()["word_dead"].search(title):
+        return
+    found = Facts()
+    find_casualties(title, found)
+    if found.dead:
+        m = next((x for x in found.mentions if x.kind == "dead"), None)
+        facts.dead = found.dead
+        # evidence outside the text: no offsets into it
+        facts.mentions.append(Mention("dead_in_title", 0, 0, m.text if m else title, found.dead))
+
+
 def analyse(nlp: Language, text: str, received_at: datetime) -> Doc:
     """Run the pipeline on ``text`` with the receipt time the relative times need."""
     doc = nlp.make_doc(text)

@@ -130,7 +130,8 @@ class Analysis:
 
 def analyse_text(nlp, text: str, title: str, received_at) -> Analysis:
     """Run the pipeline on one report's cleaned text (and segment its title)."""
-    from .facts import analyse
+    from .facts import analyse, deaths_in_title
 
     doc = analyse(nlp, text, received_at)
+    deaths_in_title(title, doc._.facts)
     return Analysis(doc, doc._.facts, nlp.tokenizer.segmenter.words(title) if title else [])

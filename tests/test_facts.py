@@ -381,3 +381,19 @@ def test_a_meal_alone_is_no_time(nlp):
 def test_a_drills_scenario_hurts_nobody(nlp, text, dead, injured, missing):
     f = facts_of(nlp, text)
     assert (f.dead, f.injured, f.missing) == (dead, injured, missing)
+
+
+@pytest.mark.parametrize("title,text,dead,evidence", [
+    ("新兴棚户区一栋平房倒塌 一人死亡", "昨天夜里十一点多，一户的房盖子被雪压塌了，砸着屋里俩人，老头当场就不行了。", 1,
+     ["一人死亡"]),
+    ("平安乡前程村两名儿童溺水死亡", "8月7日下午，两名儿童到村西水塘里洗澡，不慎出事。", 2, ["两名儿童溺水死亡"]),
+    # the text's own count wins, even a count of none
+    ("某镇发生火灾 1人死亡", "经核实，火灾未造成人员死亡，1人受伤。", 0, []),
+    ("某镇发生火灾", "火灾中一名老人被困，已救出。", None, []),
+])
+def test_a_death_the_title_states_when_the_text_gives_no_count(nlp, title, text, dead, evidence):
+    from pipeline.nlp import analyse_text
+
+    a = analyse_text(nlp, text, title, RECEIVED)
+    assert a.facts.dead == dead
+    assert [m.text for m in a.facts.mentions if m.kind == "dead_in_title"] == evidence
