@@ -493,11 +493,10 @@ def format_metrics(name: str, m: dict) -> str:
 
 def flash_threshold_from(p_flash: np.ndarray, pred: list[str], y_true: list[str], target: float = 0.97) -> float:
     """The flash probability from which a report is flash, chosen on dev: among the thresholds
-    whose flash recall reaches ``target``, or comes within one dev flash report of the best
-    recall any threshold gives, whichever is lower, the best urgency macro-F1; on a tie the higher
-    flash recall (a missed flash report is the worst error), then the higher threshold.
-    The one-report slack keeps a single outlying dev report from dragging the threshold down
-    for everyone."""
+    whose flash recall reaches ``target``, or the best recall any threshold gives when the
+    target is out of reach, the best urgency macro-F1; on a tie the higher flash recall, then
+    the higher threshold. Macro-F1 is never bought with a flash report the model could find
+    (a missed flash report is the worst error)."""
     grid = np.round(np.arange(0.15, 0.55, 0.025), 3)
     n_flash = max(1, sum(1 for y in y_true if y == "flash"))
     scored = []
@@ -506,8 +505,7 @@ def flash_threshold_from(p_flash: np.ndarray, pred: list[str], y_true: list[str]
         m = evaluate_predictions(y_true, y, URGENCY)
         found = sum(1 for a, b in zip(y_true, y) if a == b == "flash")  # exact, not the rounded metric
         scored.append((float(t), found / n_flash, m["macro_f1"]))
-    best_recall = max(r for _, r, _ in scored)
-    need = min(target, best_recall - 1.0 / n_flash) - 1e-9
+    need = min(target, max(r for _, r, _ in scored)) - 1e-9
     eligible = [s for s in scored if s[1] >= need]
     return max(eligible, key=lambda s: (s[2], s[1], s[0]))[0]
 
