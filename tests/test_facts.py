@@ -129,6 +129,11 @@ def test_loss_and_crowd(nlp, text, loss, crowd):
     ("今日，某县青石镇一在建工地发生塔吊倒塌事故。", "某县青石镇"),
     ("凌晨，红星煤矿井下发生透水事故。", "红星煤矿"),
     ("今日上午，一名患者家属在区医院门诊大厅与医生发生冲突。", "区医院"),
+    # the sites of forest, mining, pastoral and catering reports
+    ("11月1日15时30分前后，东岭林场12林班疑似因雷击引发山火。", "东岭林场"),
+    ("11月20日，红松林场职工韩某进山未归。", "红松林场"),
+    ("今日7时许，县城和平路华联饭店后厨发生闪爆。", "和平路华联饭店"),
+    ("今日上午，措玛乡然果牧委会发生一起雪崩。", "措玛乡然果牧委会"),
 ])
 def test_places(nlp, text, place):
     assert facts_of(nlp, text).place == place

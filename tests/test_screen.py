@@ -664,3 +664,12 @@ def test_aftermath_settled_is_no_reassurance(nlp, screener, text, flagged):
     res = run(nlp, screener, text, "urgent", RECEIVED)
     rules = {s.rule for s in res.signals}
     assert bool(rules & {"concealment.reassurance", "concealment.reassurance_with_harm"}) is flagged, rules
+
+
+@pytest.mark.parametrize("text", [
+    "11月19日19时25分，东城区和平路华联饭店后厨液化气软管脱落发生闪爆，2人受伤，已送医。原因正在调查，消防已到场处置。",
+    "11月17日14时20分，西岭煤矿1102综采工作面发生局部片帮，1人受伤，已升井送医。初步判断系顶板破碎所致，矿井已停产整顿。",
+])
+def test_a_named_site_of_these_kinds_is_a_place(nlp, screener, text):
+    res = run(nlp, screener, text, "urgent", datetime(2026, 11, 19, 20, 0, tzinfo=TZ))
+    assert "omission.place" not in {s.rule for s in res.signals}, [s.message for s in res.signals]
