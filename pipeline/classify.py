@@ -605,6 +605,12 @@ class Model:
                 review.append(f"领域判断把握不大（最高概率{pf_max[i]:.2f}，低于{thr_f:.2f}）")
             if pu_max[i] < thr_u and urgency == model_urg:
                 review.append(f"紧急程度判断把握不大（最高概率{pu_max[i]:.2f}，低于{thr_u:.2f}）")
+            elif flash[i] and uc[urgency_at[i]] != "flash" and urgency == "flash":
+                # flash from the threshold, not the top probability: the cost of a miss made it
+                # flash, the model itself leaned elsewhere
+                top = uc[urgency_at[i]]
+                review.append(f"特急由阈值判定（特急概率{urgency_proba['flash']:.2f}，低于{load_labels().name(top)}"
+                              f"{urgency_proba[top]:.2f}），请确认")
             out.append(Prediction(focus, urgency, focus_proba, urgency_proba, model_urg, reasons,
                                   bool(review), review, self.version))
         return out
