@@ -307,12 +307,18 @@ def test_override_thresholds_come_from_the_config(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def shipped_on_dev():
-    """The shipped model and its feature matrices on the dev split."""
+def dev_prepared():
+    """The dev split cleaned and analysed once for the tests of the shipped model."""
     from pipeline.train import prepare
 
+    return prepare(load_split("dev"))
+
+
+@pytest.fixture(scope="module")
+def shipped_on_dev(dev_prepared):
+    """The shipped model and its feature matrices on the dev split."""
     model = load_current(load_config())
-    inputs = prepare(load_split("dev")).inputs
+    inputs = dev_prepared.inputs
     x_focus, x_urg = model.featurizer.transform_both(inputs)
     x_all = model.featurizer.transform_all(inputs)
     assert (x_all != x_urg).nnz == 0 and (x_all.indices == x_urg.indices).all()
@@ -427,14 +433,14 @@ def test_flash_below_the_top_probability_says_why():
         "模型判断为特急（概率0.80）"]
 
 
-def test_fact_block_is_the_dict_vectorizers(shipped_on_dev):
-    import numpy as np
+def test_fact_block_is_the_dict_vectorizers(shipped_on_dev, dev_prepared):
+    import copy
 
-    from pipeline.train import prepare
+    import numpy as np
 
     model = shipped_on_dev[0]
     feat = model.featurizer
-    inputs = prepare(load_split("dev")).inputs + [prepare(load_split("dev")[:1]).inputs[0]]
+    inputs = list(dev_prepared.inputs) + [copy.deepcopy(dev_prepared.inputs[0])]
     inputs[-1].facts = {"no such feature": 1.0, "dead>0": 1.0}
     ours = feat._fact_block(inputs)
     theirs = feat.facts.transform([i.facts for i in inputs]) * feat.fact_weight
@@ -457,13 +463,10 @@ def test_round4_is_pythons_round_to_the_bit():
         assert np.array_equal(np.array(round4(p)), np.array(want), equal_nan=True)
 
 
-def test_flash_by_threshold_below_the_top_probability_asks_for_review(shipped_on_dev):
+def test_flash_by_threshold_below_the_top_probability_asks_for_review(shipped_on_dev, dev_prepared):
     """A report made flash by the threshold while the model leaned elsewhere is marked for
     review with why; a report the model itself calls flash is not marked for that."""
-    from pipeline.train import prepare
-
-    model = shipped_on_dev[0]
-    dev = prepare(load_split("dev"))
+    model, dev = shipped_on_dev[0], dev_prepared
     preds = model.predict(dev.inputs, dev.facts, dev.received, load_config())
     below = [p for p in preds if p.model_urgency == "flash" and max(p.urgency_proba, key=p.urgency_proba.get) != "flash"]
     assert below  # the shipped threshold (0.3) is below 0.5: such reports exist on dev
