@@ -1100,6 +1100,15 @@ def mask_drill_scenarios(text: str) -> str:
     return "".join(out)
 
 
+def reports_a_drill(title: str, text: str, facts: Facts) -> bool:
+    """The report is about a drill (its title or first sentence names one) in which nobody
+    was really hurt: there is no event to report on time or in full."""
+    drill, _ = _drill_regexes()
+    first = text[:_sentence_end(text, 0) + 1]
+    return (bool(drill.search(f"{title}\n{first}"))
+            and not any((getattr(facts, k) or 0) > 0 for k in ("dead", "injured", "missing", "trapped")))
+
+
 def _sentence_start(text: str, pos: int) -> int:
     return max(text.rfind("。", 0, pos), text.rfind("；", 0, pos), text.rfind("\n", 0, pos)) + 1
 

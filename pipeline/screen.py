@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .config import Config, load_config
 from .corpus import admits_delay, is_follow_up, report_patterns
-from .facts import Facts, severity
+from .facts import Facts, reports_a_drill, severity
 from .prefilter import guard
 
 RULES_FILE = Path(__file__).resolve().parent / "data" / "screen_rules.toml"
@@ -171,7 +171,8 @@ class Screener:
         out = []
         deadline = self.config.deadlines.minutes(urgency)
         follow = is_follow_up(title, text)
-        if deadline is not None and not follow:
+        # a drill is no event with a reporting clock (its admissions still count)
+        if deadline is not None and not follow and not reports_a_drill(title, text, facts):
             clock = self._clock_time(text, facts, received_at)
             if clock is not None:
                 m = clock
@@ -288,8 +289,9 @@ class Screener:
             else:
                 out.append(self._sig("omission.admission", "omission", f"文中承认此前漏报：“{m.group()}”",
                                      m.start(), m.end()))
-        if urgency not in ("flash", "urgent") or is_follow_up(title, text):
-            # Elements are checked on first reports; a 续报/终报 updates what was reported.
+        if urgency not in ("flash", "urgent") or is_follow_up(title, text) or reports_a_drill(title, text, facts):
+            # Elements are checked on first reports of real events; a 续报/终报 updates what was
+            # reported, and a drill hurt nobody.
             return out
         # Evidence for a missing element: the sentence that reports the event.
         anchor = facts.event_time_mention.start if facts.event_time_mention else 0

@@ -673,3 +673,16 @@ def test_aftermath_settled_is_no_reassurance(nlp, screener, text, flagged):
 def test_a_named_site_of_these_kinds_is_a_place(nlp, screener, text):
     res = run(nlp, screener, text, "urgent", datetime(2026, 11, 19, 20, 0, tzinfo=TZ))
     assert "omission.place" not in {s.rule for s in res.signals}, [s.message for s in res.signals]
+
+
+@pytest.mark.parametrize("title,text,rules", [
+    ("青山一中开展消防应急演练", "11月27日下午，青山一中开展消防应急演练。演练模拟教学楼起火，3名学生被困、2名学生受伤。"
+     "全校1200名师生4分钟内疏散完毕。", set()),
+    # a real hurt in a drill is an event like any other
+    ("青山一中消防演练中一名学生摔伤", "11月27日下午，青山一中开展消防应急演练，疏散时1名学生在楼梯摔伤。",
+     {"delay.clock", "omission.cause"}),
+])
+def test_a_drill_is_no_event_to_report_late_or_in_full(nlp, screener, title, text, rules):
+    res = run(nlp, screener, text, "urgent", datetime(2026, 11, 28, 10, 0, tzinfo=TZ), title)
+    got = {s.rule for s in res.signals if s.flag in ("delay", "omission")}
+    assert (got == rules) if not rules else (rules <= got), got
