@@ -1,6 +1,6 @@
 """Facts of a report as spaCy rule components: times, casualties, losses, crowds, places.
 
-The components (``triage_times``, ``triage_casualties``, ``triage_places``) run on the jieba
+The components (``triage_times``, ``triage_casualties``, ``triage_grade``, ``triage_places``) run on the jieba
 tokenized ``zh`` pipeline. Each records what it found in ``doc._.facts`` and, as labeled
 spans aligned to the tokens, in ``doc.spans["facts"]`` so an editor can see the evidence.
 Patterns live in ``data/fact_patterns.toml``.
@@ -76,6 +76,7 @@ class Facts:
     loss_wan: float | None = None
     crowd: int | None = None
     crowd_vague: bool = False
+    stated_grade: Mention | None = None  # the grade the text gives the event (value: 较大…)
     places: list[str] = field(default_factory=list)
     place: str | None = None
     times: list[Mention] = field(default_factory=list)
@@ -96,6 +97,7 @@ class Facts:
         out.update(event_time=iso(self.event_time), learned_time=iso(self.learned_time),
                    event_time_mention=mention(self.event_time_mention), vague=list(self.vague),
                    earlier=dict(self.earlier), places=list(self.places),
+                   stated_grade=self.stated_grade.value if self.stated_grade else None,
                    times=[mention(m) for m in self.times], mentions=[mention(m) for m in self.mentions])
         return out
 
@@ -1011,18 +1013,22 @@ def find_places(text: str, facts: Facts, tokens: tuple[list[int], list[int]] | N
 # ---------------------------------------------------------------- severity
 
 def severity(facts: Facts) -> tuple[str | None, list[str]]:
-    """The accident grade (一般/较大/重大/特别重大) from deaths, serious injuries and loss, with
-    the reasons. Without a breakdown, all injured count as seriously injured (the safe side).
-    None when the report gives no casualty or loss figure."""
+    """The accident grade (一般/较大/重大/特别重大) from deaths, serious injuries and loss, or
+    the grade the text itself states when that is higher, with the reasons. Without a
+    breakdown, all injured count as seriously injured (the safe side). None when the report
+    gives no casualty or loss figure and states no grade."""
     injured = facts.serious if facts.serious is not None else facts.injured
     if facts.serious is None and facts.patients:
         # Patients of a poisoning or an outbreak are no seriously injured of an accident.
         injured = (facts.injured or 0) - facts.patients
-    if facts.dead is None and injured is None and facts.loss_wan is None and facts.missing is None:
+    stated = facts.stated_grade
+    if facts.dead is None and injured is None and facts.loss_wan is None and facts.missing is None and stated is None:
         return None, []
     dead_or_missing = (facts.dead or 0) + (facts.missing or 0)
     for grade in load_labels().severity:
         reasons = []
+        if stated is not None and stated.value == grade.grade:
+            reasons.append(f"报告所述“{stated.text}”，属{grade.grade}")
         if grade.dead and dead_or_missing >= grade.dead:
             reasons.append(f"死亡（含失踪）{dead_or_missing}人，达到{grade.grade}标准（{grade.dead}人以上）")
         if grade.injured and (injured or 0) >= grade.injured:
@@ -1125,6 +1131,57 @@ def casualties_component(doc: Doc) -> Doc:
     return doc
 
 
+@lru_cache(maxsize=1)
+def _grade_regexes() -> dict[str, Any]:
+    g = patterns()["grade"]
+    out = {k: re.compile(g[k]) for k in ("response", "response_not", "named", "disease", "disease_case", "disease_not")}
+    out["disease_grade"] = g["disease_grade"]
+    return out
+
+
+_RESPONSE_GRADE = {"Ⅰ": "特别重大", "I": "特别重大", "一": "特别重大", "1": "特别重大",
+                   "Ⅱ": "重大", "II": "重大", "二": "重大", "2": "重大",
+                   "Ⅲ": "较大", "III": "较大", "三": "较大", "3": "较大"}
+
+
+def find_stated_grade(text: str, facts: Facts) -> None:
+    """The highest grade the text gives the event itself: a government emergency response
+    started at level Ⅰ–Ⅲ, the event named a 较大/重大/特别重大 accident or event, or a case of
+    a disease graded at the first case (肺炭疽, 肺鼠疫: 较大). Recorded with its evidence."""
+    rx = _grade_regexes()
+    found: list[Mention] = []
+    for m in rx["response"].finditer(text):
+        clause = text[_clause_start(text, m.start()):m.end()]
+        if not rx["response_not"].search(clause):
+            found.append(Mention("grade", m.start(), m.end(), m.group(0), _RESPONSE_GRADE[m.group("level")]))
+    for m in rx["named"].finditer(text):
+        found.append(Mention("grade", m.start(), m.end(), m.group(0), m.group("grade")))
+    for m in rx["disease"].finditer(text):
+        s, e = _clause_start(text, m.start()), _clause_end(text, m.end())
+        clause = text[s:e]
+        if rx["disease_case"].search(clause) and not rx["disease_not"].search(clause):
+            found.append(Mention("grade", s, e, clause, rx["disease_grade"].get(m.group(0), "重大")))
+    if found:
+        rank = {g.grade: -i for i, g in enumerate(load_labels().severity)}
+        facts.stated_grade = max(found, key=lambda x: (rank.get(x.value, -99), -x.start))
+        facts.mentions.append(facts.stated_grade)
+
+
+def _clause_end(text: str, pos: int) -> int:
+    ends = [i for i in (text.find(c, pos) for c in "。；，\n,") if i >= 0]
+    return min(ends) if ends else len(text)
+
+
+@Language.component("triage_grade")
+def grade_component(doc: Doc) -> Doc:
+    """Find the grade the text gives the event (not in a drill's scenario)."""
+    facts = _facts_of(doc)
+    before = len(facts.mentions)
+    find_stated_grade(mask_drill_scenarios(doc_text(doc)), facts)
+    _add_spans(doc, facts.mentions[before:])
+    return doc
+
+
 def _word_bounds(doc: Doc) -> tuple[list[int], list[int]]:
     """Where the words start and end, from the tokenizer's strings (reading every ``Token``
     of the Doc costs more than the place search itself)."""
@@ -1145,7 +1202,7 @@ def places_component(doc: Doc) -> Doc:
     return doc
 
 
-FACT_COMPONENTS = ("triage_times", "triage_casualties", "triage_places")
+FACT_COMPONENTS = ("triage_times", "triage_casualties", "triage_grade", "triage_places")
 
 
 def add_fact_components(nlp: Language) -> Language:

@@ -13,7 +13,7 @@ from pipeline.classify import TRUSTED_TYPES, decide_urgency, load_current, load_
 from pipeline.config import load_config
 from pipeline.corpus import load_split
 from pipeline.errors import ModelError
-from pipeline.facts import Facts
+from pipeline.facts import Facts, Mention
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -165,6 +165,9 @@ RECEIVED = datetime(2026, 11, 25, 16, 0, tzinfo=TZ)
     (Facts(dead=1), "routine", "routine", "不是近期"),
     (Facts(crowd=60, event_time=RECEIVED - timedelta(hours=1)), "urgent", "flash", "群体性聚集60人"),
     (Facts(crowd=40, event_time=RECEIVED - timedelta(hours=1)), "urgent", "urgent", None),
+    (Facts(dead=0, event_time=RECEIVED - timedelta(hours=1),
+           stated_grade=Mention("grade", 0, 8, "启动防汛Ⅲ级应急响应", "较大")), "urgent", "flash",
+     "事件等级为较大（报告所述“启动防汛Ⅲ级应急响应”，属较大）"),
 ])
 def test_urgency_overrides_are_rules_with_reasons(facts, model, expected, reason):
     urgency, reasons = decide_urgency(model, {model: 0.8}, facts, RECEIVED, load_config(), {})

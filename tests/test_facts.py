@@ -402,3 +402,41 @@ def test_a_death_the_title_states_when_the_text_gives_no_count(nlp, title, text,
     a = analyse_text(nlp, text, title, RECEIVED)
     assert a.facts.dead == dead
     assert [m.text for m in a.facts.mentions if m.kind == "dead_in_title"] == evidence
+
+
+@pytest.mark.parametrize("text,grade,evidence", [
+    # a government response at level Ⅲ or above grades the event (Ⅲ较大, Ⅱ重大, Ⅰ特别重大)
+    ("市政府已启动突发环境事件Ⅲ级（较大）应急响应，组织清污船8艘。", "较大", "启动突发环境事件Ⅲ级（较大）应急响应"),
+    ("县防指已启动防汛二级应急响应，转移群众300人。", "重大", "启动防汛二级应急响应"),
+    ("应急响应于6时提升至Ⅱ级响应。", "重大", "提升至Ⅱ级响应"),
+    ("县防指已启动防汛Ⅳ级应急响应。", None, None),
+    # planned, lifted, a company's own level, pollution weather, a drill: no grade
+    ("如水位继续上涨，将启动防汛Ⅲ级应急响应。", None, None),
+    ("11月9日县应急局已解除Ⅲ级应急响应。", None, None),
+    ("事故发生后，已启动矿井一级应急响应，全矿停产撤人。", None, None),
+    ("市重污染天气应急指挥部已发布橙色预警并启动Ⅱ级应急响应。", None, None),
+    ("11月20日开展防汛应急演练。演练模拟启动Ⅲ级应急响应，疏散群众50人。", None, None),
+    # the text naming this event's grade
+    ("经初步核定，本起事故已构成较大生产安全事故。", "较大", "构成较大生产安全事故"),
+    ("8天假期全县未发生较大以上突发事件。", None, None),
+    # a case of a disease graded at the first case, suspected included
+    ("该村确诊皮肤炭疽3例，另有1人高热、咳嗽，疑似肺炭疽。", "较大", "疑似肺炭疽"),
+    ("县人民医院报告1例人感染H7N9禽流感病例。", "重大", "县人民医院报告1例人感染H7N9禽流感病例"),
+    ("今年以来全县未报告肺炭疽病例。", None, None),
+    ("经市疾控中心检测，已排除肺鼠疫。", None, None),
+])
+def test_the_grade_the_text_gives_the_event(nlp, text, grade, evidence):
+    f = facts_of(nlp, text)
+    assert (f.stated_grade.value if f.stated_grade else None) == grade
+    assert (f.stated_grade.text if f.stated_grade else None) == evidence
+    assert [m.text for m in f.mentions if m.kind == "grade"] == ([evidence] if evidence else [])
+
+
+def test_a_stated_grade_above_the_figures_sets_the_severity(nlp):
+    f = facts_of(nlp, "今日6时许发生泥石流，造成1人受伤。县防指已启动防汛Ⅲ级应急响应。")
+    assert severity(f) == ("较大", ["报告所述“启动防汛Ⅲ级应急响应”，属较大"])
+    f = facts_of(nlp, "今日6时许发生泥石流，造成1人受伤。")
+    assert severity(f)[0] == "一般"
+    # the figures win when they grade the event higher
+    f = facts_of(nlp, "今日6时许发生泥石流，造成12人死亡。县防指已启动防汛Ⅲ级应急响应。")
+    assert severity(f)[0] == "重大"
