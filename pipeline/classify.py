@@ -636,7 +636,8 @@ def decide_urgency(model_urgency: str, proba: dict[str, float], facts: Facts | N
                    cues: dict[str, float] | None = None, flash_threshold: float = 1.0) -> tuple[str, list[str]]:
     """The model's urgency, raised to flash where the rules are clear (labels.md): a death,
     people missing or trapped, several (two or more) seriously injured, a gathering of 50 or
-    more people that is neither over nor only planned (``cues``: the fact features), or a
+    more people or an evacuation of 500 or more that is neither over nor only planned, an
+    outbreak of ten or more cases the text says is spreading (``cues``: the fact features), or a
     severity grade of 较大 and above, in an event that is recent and not closed by a 终报. Returns the reasons."""
     names = load_labels().name
     reasons = [f"模型判断为{names(model_urgency)}（概率{proba.get(model_urgency, 0):.2f}）"]
@@ -656,6 +657,10 @@ def decide_urgency(model_urgency: str, proba: dict[str, float], facts: Facts | N
         rule = f"多人重伤（{facts.serious}人）"
     elif (facts.crowd or 0) >= config.classify.override_crowd and not {"resolved", "planned"} & set(cues or ()):
         rule = f"群体性聚集{facts.crowd}人（{config.classify.override_crowd}人以上）"
+    elif (facts.evacuated or 0) >= config.classify.override_evacuated and not {"resolved", "planned"} & set(cues or ()):
+        rule = f"紧急转移疏散{facts.evacuated}人（{config.classify.override_evacuated}人以上）"
+    elif "outbreak_spreading" in (cues or ()) and "resolved" not in cues:
+        rule = f"疫情仍在扩散（已有病例{facts.patients}人，文中称仍在增加或蔓延）"
     elif grade and SEVERITY_RANK.get(grade, 0) >= SEVERITY_RANK["较大"]:
         rule = f"事件等级为{grade}（{'；'.join(grade_reasons)}）"
     if rule is None:

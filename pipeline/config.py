@@ -62,6 +62,7 @@ class ClassifyConfig:
     override_recent_hours: int
     override_serious: int
     override_crowd: int
+    override_evacuated: int
 
     @property
     def models_path(self) -> Path:

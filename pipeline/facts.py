@@ -76,6 +76,7 @@ class Facts:
     loss_wan: float | None = None
     crowd: int | None = None
     crowd_vague: bool = False
+    evacuated: int | None = None  # people moved away (the largest count stated)
     stated_grade: Mention | None = None  # the grade the text gives the event (value: 较大…)
     places: list[str] = field(default_factory=list)
     place: str | None = None
@@ -93,7 +94,7 @@ class Facts:
                                            "value": iso(m.value)}
 
         out = {k: getattr(self, k) for k in ("dead", "injured", "serious", "missing", "trapped", "patients", "casualties_stated",
-                                             "casualties_unknown", "loss_wan", "crowd", "crowd_vague", "place")}
+                                             "casualties_unknown", "loss_wan", "crowd", "crowd_vague", "evacuated", "place")}
         out.update(event_time=iso(self.event_time), learned_time=iso(self.learned_time),
                    event_time_mention=mention(self.event_time_mention), vague=list(self.vague),
                    earlier=dict(self.earlier), places=list(self.places),
@@ -797,6 +798,8 @@ def _loss_crowd_regexes() -> dict[str, re.Pattern]:
         "crowd_people": re.compile(rf"(?:约|近|共|有|达|超过|逾)?(?P<n>{count})(?:余|多)?(?:名|人)(?:{cr['people']})[^。；\n]{{0,24}}?(?:{cr['verbs']})"),
         "crowd_size": re.compile(rf"(?:{cr['verbs']})[^。；\n]{{0,30}}?人数(?:约|近|达|超过|逾|为|在)?(?P<n>{count})(?:余|多)?(?:名|人)"),
         "crowd_vague": re.compile(rf"{n['vague']}(?:名|人)(?:{cr['people']})?[^。；\n，]{{0,8}}?(?:{cr['verbs']})"),
+        "evacuated_after": re.compile(patterns()["evacuation"]["after"]),
+        "evacuated_before": re.compile(patterns()["evacuation"]["before"]),
     }
     return {k: guard(v) for k, v in out.items()}
 
@@ -823,6 +826,13 @@ def find_loss_and_crowd(text: str, facts: Facts) -> None:
         facts.crowd_vague = True
         facts.mentions.append(Mention("crowd_vague", m.start(), m.end(), m.group(), None))
     facts.crowd = max(sizes) if sizes else None
+    moved = []
+    for key in ("evacuated_after", "evacuated_before"):
+        for m in rx[key].finditer(text):
+            value = int(m.group("n"))
+            moved.append(value)
+            facts.mentions.append(Mention("evacuated", m.start(), m.end(), m.group(), value))
+    facts.evacuated = max(moved) if moved else None
 
 
 # ---------------------------------------------------------------- places
@@ -1121,7 +1131,7 @@ def _sentence_start(text: str, pos: int) -> int:
 
 @Language.component("triage_casualties")
 def casualties_component(doc: Doc) -> Doc:
-    """Find casualties, losses and crowd sizes (not those of a drill's scenario)."""
+    """Find casualties, losses, crowd sizes and evacuations (not those of a drill's scenario)."""
     facts = _facts_of(doc)
     before = len(facts.mentions)
     text = mask_drill_scenarios(doc_text(doc))

@@ -168,6 +168,8 @@ RECEIVED = datetime(2026, 11, 25, 16, 0, tzinfo=TZ)
     (Facts(dead=0, event_time=RECEIVED - timedelta(hours=1),
            stated_grade=Mention("grade", 0, 8, "启动防汛Ⅲ级应急响应", "较大")), "urgent", "flash",
      "事件等级为较大（报告所述“启动防汛Ⅲ级应急响应”，属较大）"),
+    (Facts(evacuated=620, event_time=RECEIVED - timedelta(hours=2)), "urgent", "flash", "紧急转移疏散620人（500人以上）"),
+    (Facts(evacuated=310, event_time=RECEIVED - timedelta(hours=2)), "urgent", "urgent", None),
 ])
 def test_urgency_overrides_are_rules_with_reasons(facts, model, expected, reason):
     urgency, reasons = decide_urgency(model, {model: 0.8}, facts, RECEIVED, load_config(), {})
@@ -183,6 +185,22 @@ def test_a_gathering_over_or_only_planned_is_not_raised(cue):
     facts = Facts(crowd=80, event_time=RECEIVED - timedelta(hours=1))
     urgency, reasons = decide_urgency("urgent", {"urgent": 0.8}, facts, RECEIVED, load_config(), {cue: 1.0})
     assert urgency == "urgent" and len(reasons) == 1
+
+
+@pytest.mark.parametrize("cue", ["resolved", "planned"])
+def test_an_evacuation_over_or_only_planned_is_not_raised(cue):
+    facts = Facts(evacuated=900, event_time=RECEIVED - timedelta(hours=1))
+    assert decide_urgency("urgent", {"urgent": 0.8}, facts, RECEIVED, load_config(), {cue: 1.0})[0] == "urgent"
+
+
+def test_an_outbreak_still_spreading_is_raised():
+    facts = Facts(injured=71, patients=71, event_time=RECEIVED - timedelta(hours=3))
+    cues = {"spreading": 1.0, "patients>=10": 1.0, "outbreak_spreading": 1.0}
+    urgency, reasons = decide_urgency("urgent", {"urgent": 0.75, "flash": 0.23}, facts, RECEIVED, load_config(), cues)
+    assert urgency == "flash"
+    assert reasons[1] == "规则上调为特急：疫情仍在扩散（已有病例71人，文中称仍在增加或蔓延），按规定至少为特急"
+    cues["resolved"] = 1.0
+    assert decide_urgency("urgent", {"urgent": 0.75}, facts, RECEIVED, load_config(), cues)[0] == "urgent"
 
 
 def test_a_final_report_is_not_raised_for_its_deaths():

@@ -440,3 +440,17 @@ def test_a_stated_grade_above_the_figures_sets_the_severity(nlp):
     # the figures win when they grade the event higher
     f = facts_of(nlp, "今日6时许发生泥石流，造成12人死亡。县防指已启动防汛Ⅲ级应急响应。")
     assert severity(f)[0] == "重大"
+
+
+@pytest.mark.parametrize("text,evacuated", [
+    ("截至14时50分，已紧急转移下游群众620人。", 620),
+    ("学校9时30分前将全校师生1380人转移至上风向的文体中心。", 1380),
+    ("转移群众218户、390人，截至22时共转移群众612人。", 612),
+    ("已疏散周边商铺和住户约300人。", 300),
+    # housing, jobs and drills are no evacuation
+    ("安置点共搬迁安置4120户18356人。", None),
+    ("全县转移就业5.42万人，比去年同期减少约2100人。", None),
+    ("汛前开展山洪转移演练，参加群众120余人。", None),
+])
+def test_evacuations(nlp, text, evacuated):
+    assert facts_of(nlp, text).evacuated == evacuated
