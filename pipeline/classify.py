@@ -611,9 +611,18 @@ class Model:
                 top = uc[urgency_at[i]]
                 review.append(f"特急由阈值判定（特急概率{urgency_proba['flash']:.2f}，低于{load_labels().name(top)}"
                               f"{urgency_proba[top]:.2f}），请确认")
+            if facts is not None and facts.event_time is not None and rec_at is not None \
+                    and facts.event_time - rec_at > EVENT_AFTER_RECEIPT:
+                ev, got = facts.event_time, rec_at.astimezone(facts.event_time.tzinfo)
+                review.append(f"文中事发时间{ev.month}月{ev.day}日{ev:%H:%M}晚于收到时间{got.month}月{got.day}日"
+                              f"{got:%H:%M}，时间可能写错或读错，请核实")
             out.append(Prediction(focus, urgency, focus_proba, urgency_proba, model_urg, reasons,
                                   bool(review), review, self.version))
         return out
+
+
+# An event time stated as 11时许 may round up past a receipt at 10:50; beyond this it is wrong.
+EVENT_AFTER_RECEIPT = timedelta(minutes=30)
 
 
 def round4(p: np.ndarray) -> list[list[float]]:

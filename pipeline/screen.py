@@ -141,9 +141,17 @@ class Screener:
 
         if facts.event_time is not None and ok(facts.event_time_mention):
             return facts.event_time_mention
-        if facts.event_time is None:
+        if facts.event_time is None or facts.event_time > received_at:
+            # an event time after receipt is a misread or mistyped time: no other mention
+            # stands in for it (the classifier marks the report for review)
             return None
         return next((m for m in facts.times if m.kind == "time" and ok(m)), None)
+
+    def _untimed(self, text: str, facts: Facts, received_at: datetime) -> bool:
+        """No time the report can be held to: no clock time, and no event time either (an event
+        time after receipt is a time stated, only a wrong one: it is no omission)."""
+        return ((facts.event_time is None or facts.event_time <= received_at)
+                and self._clock_time(text, facts, received_at) is None)
 
     # How long a part of day lasts after the hour it stands for (guideline: 凌晨 03:00, 晚上 21:00 …).
     _PART_SPAN = (("凌晨", 3), ("清晨", 2), ("早晨", 2), ("早上", 2), ("上午", 2), ("中午", 2), ("午后", 3),
@@ -303,14 +311,14 @@ class Screener:
         if (not harm and self.rx["omission.summary"].search(opening)
                 and not self.rx["omission.incident"].search(opening)
                 and not self.rx["omission.incident"].search(title or "")
-                and (received_at is None or self._clock_time(text, facts, received_at) is None)):
+                and (received_at is None or self._untimed(text, facts, received_at))):
             return out  # an analysis or summary, not a report of a specific event
         if (not harm and facts.event_time is None
                 and self.rx["omission.prospective"].search((title or "") + "\n" + text[:_sentence(text, 0)[1]])):
             return out  # a plan or a risk's first signs: no event yet with a time and a place
         if facts.event_time is None:
             out.append(self._sig("omission.time", "omission", "未写明事件发生的具体时间", s, e))
-        elif received_at is not None and self._clock_time(text, facts, received_at) is None:
+        elif received_at is not None and self._untimed(text, facts, received_at):
             m = facts.event_time_mention
             out.append(self._sig("omission.time", "omission", f"只写了“{m.text}”，未写明事件发生的日期和时间",
                                  m.start, m.end) if m else

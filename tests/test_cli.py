@@ -77,6 +77,24 @@ def test_gold_labels_never_change_predictions(tmp_path):
     assert outs[0] == outs[1]
 
 
+def test_an_event_time_after_receipt_is_for_review_not_a_clock(tmp_path):
+    # received 11:10, the text's meal at 12:00 the same day: no delay clock from its other
+    # time (至下午3时 read as the day before), no omission of a time, a reason to check it
+    text = ("11月26日中午12时许，桃源镇杨柳村村民陈某家办寿宴，就餐后至下午3时，共有21人出现呕吐、腹泻症状，"
+            "已送镇卫生院治疗，无死亡。初步怀疑为凉拌菜被污染所致。县市场监管局已对宴席厨师开展调查。")
+    f = tmp_path / "in.jsonl"
+    rows = [{"id": "t-late", "received_at": "2026-11-26T11:10:00+08:00", "text": text},
+            {"id": "t-ok", "received_at": "2026-11-26T16:10:00+08:00", "text": text}]
+    f.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    res = CliRunner().invoke(main, ["process", str(f)])
+    late, ok = (json.loads(line) for line in res.stdout.splitlines())
+    assert late["facts"]["event_time"] == "2026-11-26T12:00+08:00"
+    assert not [s for s in late["signals"] if s["rule"].startswith(("delay.clock", "omission.time"))]
+    assert late["needs_review"]
+    assert "文中事发时间11月26日12:00晚于收到时间11月26日11:10，时间可能写错或读错，请核实" in late["review_reasons"]
+    assert not any("晚于收到时间" in r for r in ok["review_reasons"])
+
+
 def test_derived_ids_are_stable(inbox, tmp_path):
     runner = CliRunner()
     ids = []
