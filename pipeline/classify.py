@@ -26,7 +26,7 @@ import numpy as np
 from .config import Config, load_config
 from .corpus import is_follow_up
 from .errors import ModelError
-from .facts import Facts, severity
+from .facts import Facts, reports_a_drill, severity
 from .labels import FOCUS, URGENCY, load_labels
 
 MODEL_FILE = "model.skops"
@@ -110,6 +110,8 @@ def fact_features(facts: Facts | None, title: str, text: str, received_at: datet
         f["injuries_minor"] = 1.0
     if (facts.patients or 0) >= 10 and "spreading" in f:
         f["outbreak_spreading"] = 1.0
+    if reports_a_drill(title, text, facts):
+        f["drill"] = 1.0
     evacuated = [int(m.group("n")) for key in ("evacuation", "evacuation_before") for m in cues[key].finditer(text)]
     if evacuated:
         n = max(evacuated)
@@ -647,13 +649,18 @@ def decide_urgency(model_urgency: str, proba: dict[str, float], facts: Facts | N
     people missing or trapped, several (two or more) seriously injured, a gathering of 50 or
     more people or an evacuation of 500 or more that is neither over nor only planned, an
     outbreak of ten or more cases the text says is spreading (``cues``: the fact features), or a
-    severity grade of 较大 and above, in an event that is recent and not closed by a 终报. Returns the reasons."""
+    severity grade of 较大 and above, in an event that is recent and not closed by a 终报; and
+    lowered to routine for a drill nobody was really hurt in (no clock runs). Returns the reasons."""
     names = load_labels().name
     reasons = [f"模型判断为{names(model_urgency)}（概率{proba.get(model_urgency, 0):.2f}）"]
     if model_urgency == "flash" and max(proba, key=proba.get) != "flash":
         # flash won below the top probability: say so, and why
         reasons = [f"模型判断为特急：特急概率{proba['flash']:.2f}，达到特急判定阈值{flash_threshold:g}"
                    f"（漏判特急代价最大，阈值在 dev 上按特急召回率选定）"]
+    if facts is not None and "drill" in (cues or ()) and model_urgency != "routine":
+        # labels.md: routine is what has no clock running; a drill nobody was hurt in has none
+        reasons.append("这是演练情况报告，无真实人员伤亡，没有报送时限，按常规信息处理")
+        return "routine", reasons
     if facts is None or model_urgency == "flash":
         return model_urgency, reasons
     grade, grade_reasons = severity(facts)

@@ -203,6 +203,28 @@ def test_an_outbreak_still_spreading_is_raised():
     assert decide_urgency("urgent", {"urgent": 0.75}, facts, RECEIVED, load_config(), cues)[0] == "urgent"
 
 
+def test_a_drill_nobody_was_hurt_in_is_routine():
+    from pipeline.classify import fact_features
+    from pipeline.nlp import analyse_text, get_nlp
+
+    received = datetime(2026, 11, 20, 17, 0, tzinfo=TZ)
+    title = "县第一中学开展地震应急疏散演练"
+    text = ("11月20日10时，县第一中学开展地震应急疏散演练。演练模拟发生5.0级地震，2名学生受伤，"
+            "全校师生1200人在3分钟内疏散至操场。县教育局、县应急管理局派员观摩指导。")
+    a = analyse_text(get_nlp(load_config()), text, title, received)
+    cues = fact_features(a.facts, title, text, received)
+    assert "drill" in cues
+    urgency, reasons = decide_urgency("urgent", {"urgent": 0.62, "routine": 0.3, "flash": 0.08}, a.facts, received,
+                                      load_config(), cues)
+    assert (urgency, reasons[1]) == ("routine", "这是演练情况报告，无真实人员伤亡，没有报送时限，按常规信息处理")
+    # a real hurt during a drill is an incident
+    text = "11月20日10时开展消防演练。演练过程中1名队员从梯子上摔下受伤，已送医。"
+    a = analyse_text(get_nlp(load_config()), text, "消防演练中一名队员受伤", received)
+    cues = fact_features(a.facts, "消防演练中一名队员受伤", text, received)
+    assert "drill" not in cues
+    assert decide_urgency("urgent", {"urgent": 0.8}, a.facts, received, load_config(), cues)[0] == "urgent"
+
+
 def test_a_final_report_is_not_raised_for_its_deaths():
     facts = Facts(dead=2, injured=5, event_time=RECEIVED - timedelta(hours=20))
     assert decide_urgency("routine", {"routine": 0.9}, facts, RECEIVED, load_config(), {})[0] == "flash"
